@@ -1,0 +1,9 @@
+import { defineConfig } from 'tsup';
+import { packageConfig } from '../../tsup.shared.js';
+
+export default defineConfig(
+  packageConfig({
+    index: 'src/index.ts',
+    cli: 'src/cli.ts',
+  }),
+);

@@ -1,0 +1,2 @@
+export { packed } from './layout.js';
+export type { Field, Layout } from './layout.js';
