@@ -10,6 +10,7 @@
  *   0x0000_1000  boot-parameters page  (BOOT_PARAMS_LAYOUT, written by the hv)
  *   0x0000_2000  command line, UTF-8, at most CMDLINE_MAX bytes
  *   0x0000_3000  kernel shared page: cross-vCPU kernel state (owned by the kernel)
+ *   0x0000_4000  panic staging, 16 KiB: where a dying kernel writes its last words
  *   0x0010_0000  root filesystem image, copied in by the hv (like an initrd)
  *   ...          free RAM, listed in the boot parameters' memory map
  *   MMIO_BASE    one 4 KiB virtio-mmio window per device, far above any RAM
@@ -31,6 +32,10 @@ export const CMDLINE_ADDR = 0x2000;
 export const CMDLINE_MAX = 4096;
 /** Physical page the kernel keeps cross-vCPU state in (the hv zeroes it). */
 export const KERNEL_SHARED_ADDR = 0x3000;
+/** Physical address of the 16 KiB the kernel stages a panic message in. */
+export const PANIC_STAGING_ADDR = 0x4000;
+/** Size of the panic staging area, bytes. */
+export const PANIC_STAGING_BYTES = 0x4000;
 /** Physical address the root filesystem image is loaded at. */
 export const ROOTFS_ADDR = 0x10_0000;
 /** Smallest guest memory the hv accepts, bytes. */

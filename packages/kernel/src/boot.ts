@@ -1,0 +1,138 @@
+/**
+ * The kernel's entry point, after OSv's loader.cc: every vCPU's realm calls
+ * `start(hw, modules)` once the kernel bundle is evaluated. vCPU 0 boots the
+ * machine — boot page, early console, secondary vCPUs, devices, root
+ * filesystem, the program on the command line — runs the program, and powers
+ * off with its exit code. The other vCPUs wait for their start IPI and then
+ * idle until the scheduler gives them work.
+ */
+import { PAGE_SIZE, PANIC_STAGING_ADDR, PANIC_STAGING_BYTES, type GuestHardware } from '@osv-ts/hv/abi';
+import { readBootInfo } from './arch/bootInfo.js';
+import { Cpu } from './arch/cpu.js';
+import { awaitStartIpi, startSecondaries } from './arch/smp.js';
+import { EarlyConsole } from './console/earlyConsole.js';
+import { KernelConsole } from './console/kernelConsole.js';
+import { probeDevices } from './drivers/probe.js';
+import { KernelError } from './errors.js';
+import { RofsVolume } from './fs/rofsVolume.js';
+import { Vfs } from './fs/vfs.js';
+import { parseCommandLine } from './loader/cmdline.js';
+import { exitCodeOf, loadProgram } from './loader/programLoader.js';
+import { BootAllocator } from './mm/bootAllocator.js';
+import { decodeUtf8 } from './fs/utf8.js';
+import { setKernelState } from './kernelState.js';
+
+/** Exit code when the program is missing or cannot be loaded (as a shell's "command not found"). */
+export const EXIT_NO_PROGRAM = 127;
+/** Exit code when the program throws, as Node exits on an uncaught exception. */
+export const EXIT_UNCAUGHT = 1;
+
+/**
+ * Kernel entry point, called on every vCPU by the hv's vCPU worker. `modules`
+ * maps package names to the module namespaces this image's kernel bundle
+ * carries; programs are linked against them.
+ */
+export function start(hw: GuestHardware, modules: Readonly<Record<string, object>>): void {
+  const cpu = new Cpu(hw);
+  if (cpu.id !== 0) {
+    secondaryMain(cpu);
+    return;
+  }
+  cpu.bootTrace('KERNEL_ENTRY');
+  bootPrimary(cpu, modules).catch((e: unknown) => panic(cpu, e));
+}
+
+function secondaryMain(cpu: Cpu): void {
+  awaitStartIpi(cpu);
+  // No scheduler yet: a secondary vCPU has nothing to run, so it services
+  // (and drops) interrupts until the machine powers off.
+  for (;;) {
+    cpu.idle(1000);
+    cpu.takeInterrupts();
+  }
+}
+
+async function bootPrimary(cpu: Cpu, modules: Readonly<Record<string, object>>): Promise<void> {
+  const info = readBootInfo(cpu.hw.memory);
+  const alloc = new BootAllocator(info.freeMemory);
+  const early = new EarlyConsole(cpu, alloc.alloc(PAGE_SIZE, PAGE_SIZE), PAGE_SIZE);
+  const con = new KernelConsole(early, () => cpu.hw.monotonicNs());
+  const cmdlineText = decodeUtf8(info.cmdline);
+  let verbose = false;
+  const powerOff = (code: number): never => cpu.powerOff(code);
+  try {
+    const cmd = parseCommandLine(cmdlineText);
+    verbose = cmd.verbose;
+    const say = (text: string): void => {
+      if (verbose) con.log(`osv-ts: ${text}`);
+    };
+    say(`${info.cpuCount} vCPU(s), ${Math.round(info.memoryBytes / 2 ** 20)} MiB`);
+
+    startSecondaries(cpu);
+    cpu.bootTrace('CPUS_ONLINE');
+
+    const devices = probeDevices(cpu, info, alloc, say);
+    if (devices.console) con.setSink(devices.console);
+    cpu.bootTrace('DEVICES_UP');
+
+    const vfs = new Vfs(RofsVolume.mount(info.rootfs));
+    cpu.bootTrace('FS_MOUNTED');
+    say(`mounted rofs on / (${info.rootfs.length} bytes)`);
+
+    setKernelState({ cpu, boot: info, console: con, vfs, cmdline: cmdlineText, powerOff });
+    (globalThis as { console?: unknown }).console = con;
+
+    let program;
+    try {
+      program = loadProgram(vfs, cmd.program, modules, con);
+    } catch (e) {
+      if (e instanceof KernelError && (e.code === 'ENOENT' || e.code === 'EISDIR' || e.code === 'ENOEXEC' || e.code === 'ENOTDIR')) {
+        con.error(`osv-ts: cannot run ${cmd.program}: ${e.message}`);
+        powerOff(EXIT_NO_PROGRAM);
+      }
+      throw e;
+    }
+    cpu.bootTrace('APP_LOADED');
+    say(`running ${cmd.argv.join(' ')}`);
+    cpu.bootTrace('APP_MAIN');
+    let code: number;
+    try {
+      code = exitCodeOf(await program.main([...cmd.argv], { ...cmd.env }));
+    } catch (e) {
+      con.error(`Uncaught ${describeError(e)}`);
+      code = EXIT_UNCAUGHT;
+    }
+    powerOff(code);
+  } catch (e) {
+    if (e instanceof KernelError && e.code === 'BAD_CMDLINE') {
+      con.error(`osv-ts: ${e.message}`);
+      powerOff(EXIT_NO_PROGRAM);
+    }
+    if (e instanceof KernelError && e.code === 'LINK_ERROR') {
+      con.error(`osv-ts: ${e.message}`);
+      powerOff(EXIT_NO_PROGRAM);
+    }
+    throw e;
+  }
+}
+
+function describeError(e: unknown): string {
+  if (e instanceof Error) return e.stack ?? `${e.name}: ${e.message}`;
+  try {
+    return `exception: ${String(e)}`;
+  } catch {
+    return 'exception (unprintable)';
+  }
+}
+
+/** Last resort: the panic hypercall, with the message staged in low memory (ASCII; others become '?'). */
+function panic(cpu: Cpu, e: unknown): never {
+  const text = describeError(e);
+  const page = new Uint8Array(cpu.hw.memory, PANIC_STAGING_ADDR, PANIC_STAGING_BYTES);
+  let n = 0;
+  for (let i = 0; i < text.length && n < page.length; i++) {
+    const c = text.charCodeAt(i);
+    page[n++] = c < 0x80 ? c : 0x3f;
+  }
+  return cpu.panic(PANIC_STAGING_ADDR, n, 0);
+}
