@@ -15,7 +15,7 @@ The guest's console is this terminal; osv-run exits with the guest's exit code.
 
 options:
   -m, --memory SIZE     guest memory, like 256M or 1G (default: the image's, else 256M)
-  -c, --cpus N          number of vCPUs, 1-64 (default 1)
+  -c, --cpus N          number of vCPUs, 1-64 (default: the image's, else 1)
       --cmdline TEXT    command line instead of the image's default, e.g. "/hello.js --exit 7"
       --boot-trace      print the boot timeline to stderr when the guest exits
   -h, --help            show this help
@@ -24,10 +24,19 @@ options:
 
 /** Runs osv-run with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  // The command line usually starts with "--" options of its own
+  // (--env=..., --verbose), which parseArgs would take for ours: bind the
+  // value to the flag first.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--cmdline' && i + 1 < argv.length) args.push(`--cmdline=${argv[++i]}`);
+    else args.push(a);
+  }
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...argv],
+      args,
       allowPositionals: true,
       options: {
         memory: { type: 'string', short: 'm' },

@@ -27,7 +27,7 @@ export interface MachineOptions {
   readonly imageName?: string;
   /** Guest memory: bytes or a size like "256M". Default: the image manifest's, else 256 MiB. */
   readonly memory?: number | string;
-  /** vCPUs, 1..64. Default 1. */
+  /** vCPUs, 1..64. Default: the image manifest's, else 1. */
   readonly cpus?: number;
   /** Replaces the image's default command line. */
   readonly cmdline?: string;
@@ -117,7 +117,9 @@ export class Machine {
     const name = typeof options.image === 'string' ? basename(options.image) : (options.imageName ?? 'image');
     let bytes: Uint8Array;
     try {
-      bytes = typeof options.image === 'string' ? await readFile(options.image) : options.image;
+      // A plain Uint8Array view: Buffer's slice() shares memory where Uint8Array's copies.
+      const raw = typeof options.image === 'string' ? await readFile(options.image) : options.image;
+      bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
     } catch (e) {
       throw new HvError('BAD_IMAGE', `image ${name}: cannot read it (${(e as Error).message})`, { cause: e });
     }
@@ -135,7 +137,7 @@ export class Machine {
     this.image = image;
     this.imageLoadMs = imageLoadMs;
     this.log = options.log ?? (() => {});
-    const cpus = options.cpus ?? 1;
+    const cpus = options.cpus ?? (image.manifest.requires.cpus > 0 ? image.manifest.requires.cpus : 1);
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS) {
       throw new HvError('BAD_OPTION', `--cpus: ${cpus} is not a whole number from 1 to ${MAX_CPUS}`);
     }

@@ -116,8 +116,17 @@ async function bootPrimary(cpu: Cpu, modules: Readonly<Record<string, object>>):
   }
 }
 
+/**
+ * An error as a program's user wants to read it: the stack down to the
+ * kernel's call of main, without the kernel's and the hv's own frames.
+ */
 function describeError(e: unknown): string {
-  if (e instanceof Error) return e.stack ?? `${e.name}: ${e.message}`;
+  if (e instanceof Error) {
+    const stack = e.stack ?? `${e.name}: ${e.message}`;
+    const lines = stack.split('\n');
+    const cut = lines.findIndex((l) => /\bat (async )?bootPrimary\b/.test(l));
+    return (cut > 0 ? lines.slice(0, cut) : lines).join('\n');
+  }
   try {
     return `exception: ${String(e)}`;
   } catch {

@@ -22,11 +22,15 @@ function list(items: string[], open: string, close: string): string {
   return one.length <= 72 ? one : `${open}\n  ${items.join(',\n').replace(/\n/g, '\n  ')}\n${close}`;
 }
 
-/** Shows any value as Node's util.inspect would, in the common cases. */
-export function inspect(value: unknown, depth = 0, seen: unknown[] = []): string {
+/**
+ * Shows any value as Node's util.inspect would, in the common cases. A string
+ * at the top level is shown as is; nested deeper than `maxDepth` an object
+ * becomes [Object] or [Array].
+ */
+export function inspect(value: unknown, depth = 0, seen: unknown[] = [], maxDepth = MAX_DEPTH): string {
   switch (typeof value) {
     case 'string':
-      return depth === 0 ? value : inspectString(value);
+      return depth === 0 && seen.length === 0 ? value : inspectString(value);
     case 'number':
       return Object.is(value, -0) ? '-0' : String(value);
     case 'bigint':
@@ -45,9 +49,9 @@ export function inspect(value: unknown, depth = 0, seen: unknown[] = []): string
   if (obj instanceof Error) return obj.stack ?? `${obj.name}: ${obj.message}`;
   if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? 'Invalid Date' : obj.toISOString();
   if (obj instanceof RegExp) return String(obj);
-  if (depth > MAX_DEPTH) return Array.isArray(obj) ? '[Array]' : '[Object]';
+  if (depth > maxDepth) return Array.isArray(obj) ? '[Array]' : '[Object]';
   const inner = [...seen, obj];
-  const show = (v: unknown): string => inspect(v, depth + 1, inner);
+  const show = (v: unknown): string => inspect(v, depth + 1, inner, maxDepth);
   if (Array.isArray(obj)) {
     const items = obj.slice(0, MAX_ITEMS).map(show);
     if (obj.length > MAX_ITEMS) items.push(`... ${obj.length - MAX_ITEMS} more items`);
@@ -56,7 +60,7 @@ export function inspect(value: unknown, depth = 0, seen: unknown[] = []): string
   if (ArrayBuffer.isView(obj) && !(obj instanceof DataView)) {
     const arr = obj as unknown as ArrayLike<number | bigint> & { length: number };
     const items: string[] = [];
-    for (let i = 0; i < Math.min(arr.length, MAX_ITEMS); i++) items.push(inspect(arr[i], depth + 1, inner));
+    for (let i = 0; i < Math.min(arr.length, MAX_ITEMS); i++) items.push(show(arr[i]));
     if (arr.length > MAX_ITEMS) items.push(`... ${arr.length - MAX_ITEMS} more items`);
     return `${obj.constructor.name}(${arr.length}) ${list(items, '[', ']')}`;
   }
@@ -88,7 +92,8 @@ export function format(args: readonly unknown[]): string {
       const a = args[rest++];
       switch (c) {
         case 's':
-          return typeof a === 'string' ? a : typeof a === 'bigint' ? `${a}n` : inspect(a, 1);
+          // util.format shows objects for %s at depth 0.
+          return typeof a === 'string' ? a : typeof a === 'bigint' ? `${a}n` : inspect(a, 0, [], 0);
         case 'd':
           return typeof a === 'bigint' ? `${a}n` : String(Number(a));
         case 'i':
@@ -104,7 +109,7 @@ export function format(args: readonly unknown[]): string {
         case 'c':
           return '';
         default:
-          return inspect(a, 1);
+          return inspect(a, 0, [null]);
       }
     });
   } else {

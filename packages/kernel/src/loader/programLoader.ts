@@ -40,7 +40,8 @@ export function loadProgram(
   const source = decodeUtf8(vfs.readFile(path));
   let body: (module: { exports: Record<string, unknown> }, exports: object, require: (name: string) => object, console: object) => void;
   try {
-    body = new Function('module', 'exports', 'require', 'console', source) as typeof body;
+    // sourceURL names the program in stack traces ("at main (/hello.js:12:9)").
+    body = new Function('module', 'exports', 'require', 'console', `${source}\n//# sourceURL=${path}`) as typeof body;
   } catch (e) {
     throw new KernelError('ENOEXEC', `${path}: not a loadable program (${(e as Error).message})`, { path, cause: e });
   }

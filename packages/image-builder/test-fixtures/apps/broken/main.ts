@@ -1,0 +1,5 @@
+import { nothing } from './missing.js';
+
+export function main(): unknown {
+  return nothing;
+}

@@ -1,0 +1,5 @@
+import { PAGE_SIZE } from '@osv-ts/hv/abi';
+
+export function main(): number {
+  return PAGE_SIZE;
+}

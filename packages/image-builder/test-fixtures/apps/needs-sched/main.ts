@@ -1,0 +1,5 @@
+import { yieldNow } from '@osv-ts/sched';
+
+export default function main(): number {
+  return yieldNow();
+}

@@ -1,0 +1,5 @@
+import { EXTRA_MARKER } from '@osv-ts/kernel/extra';
+
+export function main(): string {
+  return EXTRA_MARKER;
+}

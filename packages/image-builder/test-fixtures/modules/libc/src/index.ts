@@ -1,0 +1,1 @@
+export const LIBC_MARKER = 'fixture-libc-index';

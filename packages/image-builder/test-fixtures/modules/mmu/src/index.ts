@@ -1,0 +1,1 @@
+export const MMU_MARKER = 'fixture-mmu-index';

@@ -1,0 +1,5 @@
+import { yieldNow } from '@osv-ts/sched';
+export const NETCHANNEL_MARKER = 'fixture-netchannel-index';
+export function poll(): number {
+  return yieldNow();
+}

@@ -1,0 +1,4 @@
+export const SCHED_MARKER = 'fixture-sched-index';
+export function yieldNow(): number {
+  return 1;
+}

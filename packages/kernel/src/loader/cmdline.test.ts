@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { KernelError } from '../errors.js';
+import { parseCommandLine, splitWords } from './cmdline.js';
+
+describe('splitWords', () => {
+  it('splits on blanks and honours quotes and backslashes like a shell', () => {
+    expect(splitWords('  /a.js  one "two three" \'four "five"\' six\\ seven ""')).toEqual([
+      '/a.js',
+      'one',
+      'two three',
+      'four "five"',
+      'six seven',
+      '',
+    ]);
+    expect(splitWords('"a\\"b"')).toEqual(['a"b']);
+  });
+
+  it('refuses an unterminated quote', () => {
+    expect(() => splitWords('/a.js "open')).toThrow(KernelError);
+  });
+
+  it('round-trips any list of words quoted with single quotes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string().filter((s) => !s.includes("'"))), (words) => {
+        expect(splitWords(words.map((w) => `'${w}'`).join(' '))).toEqual(words);
+      }),
+    );
+  });
+});
+
+describe('parseCommandLine', () => {
+  it('separates kernel options from the program and its arguments', () => {
+    const c = parseCommandLine('--env=A=1 --env=B=x=y --verbose /hello.js --exit 7');
+    expect(c.program).toBe('/hello.js');
+    expect(c.argv).toEqual(['/hello.js', '--exit', '7']);
+    expect(c.env).toEqual({ A: '1', B: 'x=y' });
+    expect(c.verbose).toBe(true);
+  });
+
+  it('names what is wrong', () => {
+    expect(() => parseCommandLine('')).toThrow(/names no program/);
+    expect(() => parseCommandLine('hello.js')).toThrow(/absolute path/);
+    expect(() => parseCommandLine('--bogus /a.js')).toThrow(/unknown kernel option --bogus/);
+    expect(() => parseCommandLine('--env=NOVALUE /a.js')).toThrow(/--env=NAME=VALUE/);
+  });
+});
