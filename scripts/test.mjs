@@ -9,7 +9,8 @@ import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const bin = (name) => join(root, 'node_modules', '.bin', name);
-const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env });
+const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' };
+const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env });
 
 const build = run(bin('turbo'), ['run', 'build', '--output-logs=errors-only']);
 if (build.status !== 0) {
