@@ -4,5 +4,6 @@ import { packageConfig } from '../../tsup.shared.js';
 export default defineConfig(
   packageConfig({
     index: 'src/index.ts',
+    'host/index': 'src/host/index.ts',
   }),
 );

@@ -1,0 +1,33 @@
+/**
+ * The link layer the stack drives: something that carries Ethernet frames. The
+ * virtio-net driver, the hv's network backends, createLinkPair and the
+ * impairment shim implement it.
+ */
+
+/** Receives frames from a link. */
+export interface LinkReceiver {
+  /**
+   * One Ethernet frame (header and payload, no FCS) in `frame[offset,
+   * offset+length)`. The bytes are valid only during the call: the receiver
+   * copies what it keeps. May be called from inside the receiver's own
+   * transmit (a synchronous link); receivers must tolerate that.
+   */
+  receiveFrame(frame: Uint8Array, offset: number, length: number): void;
+}
+
+/** A network link that sends and receives Ethernet frames. */
+export interface Link {
+  /** This end's MAC address, 6 bytes. */
+  readonly mac: Uint8Array;
+  /** Largest Ethernet payload the link carries, bytes (1500 for plain Ethernet). */
+  readonly mtu: number;
+  /**
+   * Sends one frame held in `frame[offset, offset+length)`; the bytes are valid
+   * only during the call. Returns 0 when the frame was accepted (it may still be
+   * lost, as on any network) or a negative errno (-ENOBUFS when a queue is full,
+   * -ENETDOWN when the link is down). Never throws.
+   */
+  transmit(frame: Uint8Array, offset: number, length: number): number;
+  /** Installs the one receiver of incoming frames (null detaches). */
+  setReceiver(receiver: LinkReceiver | null): void;
+}
