@@ -73,11 +73,14 @@ for (let i = 0; i < ROUNDS; i++) {
 const node0: number[] = [];
 const nodeHello: number[] = [];
 const osvRun: number[] = [];
+const hvLoad: number[] = [];
 const hv = join(root, 'packages/hv/dist/cli.js');
+const hvIndex = join(root, 'packages/hv/dist/index.js');
 for (let i = 0; i < ROUNDS; i++) {
   node0.push(timeProcess(process.execPath, ['-e', '0']));
   nodeHello.push(timeProcess(process.execPath, [join(here, 'bin/hello-host.mjs')]));
   osvRun.push(timeProcess(process.execPath, [hv, img]));
+  hvLoad.push(timeProcess(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(hvIndex)})`]));
 }
 
 const row = (name: string, ms: number, base?: number): string =>
@@ -87,6 +90,8 @@ console.log('\nwhole processes (baseline: node -e 0)');
 console.log(row('node -e 0', median(node0)));
 console.log(row('node hello.js (hello on the host)', median(nodeHello), median(node0)));
 console.log(row('osv-run hello.img', median(osvRun), median(node0)));
+console.log(row('node: import @osv-ts/hv and exit (no boot)', median(hvLoad), median(node0)));
+console.log(`  so osv-run = node start + loading the hv (${(median(hvLoad) - median(node0)).toFixed(1)} ms) + boot to exit (${(median(osvRun) - median(hvLoad)).toFixed(1)} ms)`);
 console.log('\nin-process: Machine.boot() to the app\'s first output');
 console.log(row('1 vCPU', median(inproc)));
 console.log(row('2 vCPUs', median(inproc2)));
