@@ -11,6 +11,7 @@ export const HV_ERROR_CODES = {
   GUEST_START: 'GUEST_START', // a vCPU worker failed before the guest ran
   GUEST_CRASH: 'GUEST_CRASH', // guest code threw out of the vCPU (a kernel bug)
   KILLED: 'KILLED', // the machine was killed before the guest powered off
+  NOT_SUPPORTED: 'NOT_SUPPORTED', // a real option or feature this hv does not implement yet
 } as const;
 
 /** One of HV_ERROR_CODES. */
