@@ -4,5 +4,7 @@ import { packageConfig } from '../../tsup.shared.js';
 export default defineConfig(
   packageConfig({
     index: 'src/index.ts',
+    host: 'src/host.ts',
+    sim: 'src/sim.ts',
   }),
 );

@@ -1,0 +1,57 @@
+/**
+ * A CPU's idle loop on a real clock (OSv's cpu::idle / do_idle): run what is
+ * runnable; when nothing is, spin-poll the incoming queues (and the host's
+ * pending interrupts) for the idle's poll budget, then publish CPU_SLEEPING,
+ * check once more and sleep until the next timer deadline or a wake IPI.
+ * Returns when the area's STOP word is set and the CPU is idle.
+ */
+import type { Cpu } from './cpu.js';
+import type { CpuIdle } from '../interfaces.js';
+import { CPU_OFFLINE, CPU_POLLING, CPU_RUNNING, CPU_SLEEPING } from '../constants.js';
+
+/** Runs the loop; resolves after STOP (word `stopWord` of the area) is seen while idle. */
+export async function runIdleLoop(cpu: Cpu, idle: CpuIdle, stopWord: number): Promise<void> {
+  const view = cpu.host.words.view;
+  const i32 = cpu.host.area.i32;
+  Atomics.store(view, cpu.stateIdx, CPU_RUNNING);
+  for (;;) {
+    if (Atomics.load(i32, stopWord) !== 0) break;
+    if (cpu.idleStep()) {
+      await cpu.parkIdle();
+      continue;
+    }
+    const r = waitForWork(cpu, idle, stopWord);
+    if (r !== undefined) await r;
+  }
+  Atomics.store(view, cpu.stateIdx, CPU_OFFLINE);
+}
+
+function waitForWork(cpu: Cpu, idle: CpuIdle, stopWord: number): Promise<void> | undefined {
+  const host = cpu.host;
+  const view = host.words.view;
+  const i32 = host.area.i32;
+  const clock = host.clock;
+  const id = cpu.id;
+  Atomics.store(view, cpu.stateIdx, CPU_POLLING);
+  if (idle.pollNs > 0) {
+    const until = Math.min(clock.nowNs() + idle.pollNs, cpu.nextEventNs());
+    for (let k = 1; ; k++) {
+      if (cpu.hasWork() || Atomics.load(i32, stopWord) !== 0 || (idle.poll !== undefined && idle.poll(id))) return running(view, cpu);
+      if ((k & 31) === 0 && clock.nowNs() >= until) break;
+    }
+  }
+  if (clock.nowNs() >= cpu.nextEventNs()) return running(view, cpu);
+  const token = idle.prepareSleep(id);
+  Atomics.store(view, cpu.stateIdx, CPU_SLEEPING);
+  // The last check, after CPU_SLEEPING is visible: a waker that pushed before it saw our state is caught here.
+  if (cpu.hasWork() || Atomics.load(i32, stopWord) !== 0 || (idle.poll !== undefined && idle.poll(id))) return running(view, cpu);
+  cpu.stats.sleeps++;
+  const r = idle.sleep(id, token, cpu.nextEventNs());
+  if (r === undefined) return running(view, cpu);
+  return r.then(() => running(view, cpu));
+}
+
+function running(view: Int32Array, cpu: Cpu): undefined {
+  Atomics.store(view, cpu.stateIdx, CPU_RUNNING);
+  return undefined;
+}
