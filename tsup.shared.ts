@@ -11,7 +11,9 @@ export function packageConfig(entry: Record<string, string>): Options {
     format: ['esm'],
     target: 'node20',
     platform: 'node',
-    dts: { compilerOptions: { composite: false, incremental: false } },
+    // Declarations only: host/ entries need Node's types; guest purity is
+    // checked by tsc -b (guest projects have no Node types) and the lint.
+    dts: { compilerOptions: { composite: false, incremental: false, types: ['node'] } },
     sourcemap: true,
     clean: true,
     splitting: true,
