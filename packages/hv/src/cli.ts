@@ -5,6 +5,8 @@
  * this process's.
  */
 import { parseArgs } from 'node:util';
+import { parseDiskSpec, type DiskOptions } from './devices/diskOptions.js';
+import { parseNetSpec, type NetOptions } from './devices/netOptions.js';
 import { HvError } from './errors.js';
 import { Machine } from './machine.js';
 
@@ -17,6 +19,24 @@ options:
   -m, --memory SIZE     guest memory, like 256M or 1G (default: the image's, else 256M)
   -c, --cpus N          number of vCPUs, 1-64 (default: the image's, else 1)
       --cmdline TEXT    command line instead of the image's default, e.g. "/hello.js --exit 7"
+      --disk FILE[,ro][,overlay=OVL][,readonly][,serial=ID]
+                        a virtio-blk disk on the raw image FILE (repeatable):
+                          FILE            writable, guest writes go to FILE
+                          ro              FILE untouched, writes go to an overlay in memory
+                          overlay=OVL     the overlay in file OVL, kept across boots
+                          readonly        a read-only device (the guest cannot write)
+      --net BACKEND[,mac=MAC][,mtu=N]
+                        a virtio-net device (repeatable). BACKEND is one of
+                          user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...
+                                          the built-in NAT gateway: DHCP, DNS, outbound
+                                          TCP/UDP via host sockets, port forwarding
+                                          (the default for images that need a network)
+                          switch:NAME     an L2 switch shared by this hv's machines
+                          stream:PATH     QEMU's stream protocol on the UNIX socket
+                                          PATH (e.g. passt -s PATH)
+                          none            a device with no peer
+      --net-dump FILE   write the frames of the --net before it to a pcap file
+      --no-entropy      no virtio-rng entropy device
       --boot-trace      print the boot timeline to stderr when the guest exits
   -h, --help            show this help
   -v, --version         show the version
@@ -38,10 +58,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     parsed = parseArgs({
       args,
       allowPositionals: true,
+      tokens: true,
       options: {
         memory: { type: 'string', short: 'm' },
         cpus: { type: 'string', short: 'c' },
         cmdline: { type: 'string' },
+        disk: { type: 'string', multiple: true },
+        net: { type: 'string', multiple: true },
+        'net-dump': { type: 'string', multiple: true },
+        'no-entropy': { type: 'boolean' },
         'boot-trace': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -73,11 +98,16 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   let machine: Machine;
   try {
+    const disks: DiskOptions[] = (values.disk ?? []).map(parseDiskSpec);
+    const nets = netDevices(parsed.tokens);
     machine = await Machine.boot({
       image: positionals[0]!,
       ...(values.memory !== undefined ? { memory: values.memory } : {}),
       ...(cpus !== undefined ? { cpus } : {}),
       ...(values.cmdline !== undefined ? { cmdline: values.cmdline } : {}),
+      disks,
+      nets,
+      ...(values['no-entropy'] ? { entropy: false } : {}),
       stdout: process.stdout,
       log: (m) => process.stderr.write(`osv-run: ${m}\n`),
     });
@@ -96,6 +126,32 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.off('SIGTERM', onSignal);
   if (values['boot-trace']) process.stderr.write(`${JSON.stringify(machine.timeline(), null, 2)}\n`);
   return exit.code;
+}
+
+type Token = { kind: string; name?: string; value?: string | undefined };
+
+/**
+ * The --net devices in command-line order, each with the --net-dump that
+ * follows it (a --net-dump before any --net names the first).
+ * @throws HvError BAD_OPTION for a bad --net or a --net-dump without a device
+ */
+function netDevices(tokens: readonly Token[]): NetOptions[] {
+  const nets: NetOptions[] = [];
+  const early: string[] = [];
+  for (const t of tokens) {
+    if (t.kind !== 'option' || t.value === undefined) continue;
+    if (t.name === 'net') nets.push(parseNetSpec(t.value));
+    else if (t.name === 'net-dump') {
+      const last = nets.length - 1;
+      if (last < 0) early.push(t.value);
+      else nets[last] = { ...nets[last]!, dump: t.value };
+    }
+  }
+  if (early.length > 0) {
+    if (nets.length === 0) throw new HvError('BAD_OPTION', '--net-dump needs a --net device to capture');
+    nets[0] = { ...nets[0]!, dump: early[early.length - 1]! };
+  }
+  return nets;
 }
 
 main(process.argv.slice(2)).then(

@@ -13,3 +13,18 @@ export type { HvErrorCode } from './errors.js';
 export { parseSize, formatSize } from './size.js';
 export { MmioBus, UNCLAIMED_READ } from './mmioBus.js';
 export type { MmioDevice } from './mmioBus.js';
+export type { MachineDeviceOptions } from './devices/machineDevices.js';
+export { parseDiskSpec } from './devices/diskOptions.js';
+export type { DiskOptions } from './devices/diskOptions.js';
+export { parseNetSpec } from './devices/netOptions.js';
+export type { NetOptions } from './devices/netOptions.js';
+export {
+  BackendLink,
+  DEFAULT_USER_NET,
+  parseUserNetOptions,
+  SwitchHub,
+  SwitchNetBackend,
+  UserNetBackend,
+} from './net/index.js';
+export type { HostForward, UserNetBackendOptions, UserNetOptions } from './net/index.js';
+export type { NetBackend, NetBackendEvents } from './devices/netBackend.js';

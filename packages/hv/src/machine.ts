@@ -12,6 +12,7 @@ import { BOOT_TRACE, IRQ_FIRST_DEVICE, MAX_CPUS, MIN_MEMORY, type BootTracePoint
 import { writeBootLayout } from './bootParams.js';
 import { ControlBuffer } from './control.js';
 import { ConsoleDevice } from './devices/consoleDevice.js';
+import { PreparedDevices, type MachineDeviceOptions } from './devices/machineDevices.js';
 import { HvError } from './errors.js';
 import { ExitServer } from './exitServer.js';
 import { readImage, type ParsedImage } from './image.js';
@@ -19,8 +20,11 @@ import { MmioBus, type MmioDevice } from './mmioBus.js';
 import { parseSize } from './size.js';
 import type { VcpuCrashMessage, VcpuReadyMessage, VcpuWorkerData } from './vcpuWorker.js';
 
-/** How to build and boot a machine. */
-export interface MachineOptions {
+/**
+ * How to build and boot a machine. The device options (`disks`, `nets`,
+ * `entropy`, `eventIdx`) are MachineDeviceOptions.
+ */
+export interface MachineOptions extends MachineDeviceOptions {
   /** Path of an image file, or the image's bytes. */
   readonly image: string | Uint8Array;
   /** Name used in messages when `image` is bytes. */
@@ -106,11 +110,13 @@ export class Machine {
   private readonly log: (message: string) => void;
 
   /**
-   * Reads and verifies the image, lays out guest memory, attaches the devices
-   * and starts the vCPUs. Resolves as soon as the vCPUs are spawned; use
-   * `wait()` for the guest's exit. Throws HvError: BAD_IMAGE (with the
-   * ImageError as cause) for an image that fails verification, BAD_OPTION for
-   * bad memory, CPU or command-line values.
+   * Reads and verifies the image, opens the disks and network backends,
+   * lays out guest memory, attaches the devices and starts the vCPUs.
+   * Resolves as soon as the vCPUs are spawned; use `wait()` for the guest's
+   * exit. Throws HvError: BAD_IMAGE (with the ImageError as cause) for an
+   * image that fails verification, BAD_OPTION for bad memory, CPU,
+   * command-line or device values (a disk that cannot be opened, a stream
+   * peer that does not answer).
    */
   static async boot(options: MachineOptions): Promise<Machine> {
     const t0 = process.hrtime.bigint();
@@ -130,10 +136,20 @@ export class Machine {
       throw new HvError('BAD_IMAGE', (e as Error).message, { cause: e });
     }
     const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    return new Machine(options, image, loadMs);
+    // The default network, as QEMU's: an image that asks for a network device
+    // and is given no --net gets one on the built-in user backend.
+    const wantsNet = image.manifest.requires.devices.includes('net');
+    const withNet = options.nets === undefined && wantsNet ? { ...options, nets: ['user'] } : options;
+    const devices = await PreparedDevices.open(withNet, options.log ?? (() => {}));
+    try {
+      return new Machine(options, image, loadMs, devices);
+    } catch (e) {
+      await devices.close();
+      throw e;
+    }
   }
 
-  private constructor(options: MachineOptions, image: ParsedImage, imageLoadMs: number) {
+  private constructor(options: MachineOptions, image: ParsedImage, imageLoadMs: number, prepared: PreparedDevices) {
     this.image = image;
     this.imageLoadMs = imageLoadMs;
     this.log = options.log ?? (() => {});
@@ -174,6 +190,7 @@ export class Machine {
       devices.push({ device, irq });
     };
     attach((raise) => new ConsoleDevice(memory, raise, (bytes) => this.output(bytes), options.stdin, this.log));
+    for (const make of prepared.factories) attach((raise) => make({ memory, raiseIrq: raise, log: this.log }));
     const bootDevices = devices.map(({ device, irq }) => ({ mmioBase: this.bus.attach(device), irq, deviceId: device.deviceId }));
 
     writeBootLayout(memory, {

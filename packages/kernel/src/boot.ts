@@ -73,6 +73,7 @@ async function bootPrimary(cpu: Cpu, modules: Readonly<Record<string, object>>):
 
     const devices = probeDevices(cpu, info, alloc, say);
     if (devices.console) con.setSink(devices.console);
+    for (const problem of devices.problems) con.error(`osv-ts: ${problem}`);
     cpu.bootTrace('DEVICES_UP');
 
     const vfs = new Vfs(RofsVolume.mount(info.rootfs));

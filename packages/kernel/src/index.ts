@@ -7,6 +7,12 @@
  * runs with `isBooted()`.
  */
 import { onlineCpuCount } from './arch/smp.js';
+import type { BlockDevice } from './drivers/blockDevice.js';
+import { deviceRegistry } from './drivers/deviceRegistry.js';
+import type { IoWaitPolicy } from './drivers/ioWait.js';
+import type { NetDevice } from './drivers/netDevice.js';
+import type { RandomSource } from './drivers/randomGenerator.js';
+import { KernelError } from './errors.js';
 import { kernel } from './kernelState.js';
 
 export { KernelError, KERNEL_ERRNO, KERNEL_ERROR_CODES } from './errors.js';
@@ -15,6 +21,11 @@ export { isBooted } from './kernelState.js';
 export { parseCommandLine, splitWords } from './loader/cmdline.js';
 export type { CommandLine } from './loader/cmdline.js';
 export { format, inspect } from './console/format.js';
+export type { BlockDevice } from './drivers/blockDevice.js';
+export type { NetDevice, NetReceiver } from './drivers/netDevice.js';
+export { NET_ERRNO } from './drivers/netDevice.js';
+export type { IoWaitPolicy } from './drivers/ioWait.js';
+export type { RandomSource } from './drivers/randomGenerator.js';
 
 /** Number of vCPUs that are online. */
 export function onlineCpus(): number {
@@ -61,3 +72,44 @@ export function exit(code: number): never {
   return kernel().powerOff(code);
 }
 
+
+/** The machine's disks (virtio-blk), in probe order: vda, vdb, ... */
+export function blockDevices(): BlockDevice[] {
+  return [...deviceRegistry().blocks];
+}
+
+/** The machine's network interfaces (virtio-net), in probe order: eth0, eth1, ... */
+export function netDevices(): NetDevice[] {
+  return [...deviceRegistry().nets];
+}
+
+/**
+ * Fills an integer typed array (or any ArrayBufferView) with cryptographically
+ * strong random bytes from the kernel's generator, as Web Crypto's
+ * getRandomValues does, and returns it. Throws KernelError EINVAL for a
+ * non-view.
+ */
+export function getRandomValues<T extends ArrayBufferView>(array: T): T {
+  const r = deviceRegistry();
+  if (!ArrayBuffer.isView(array)) throw new KernelError('EINVAL', 'getRandomValues needs a typed array or DataView');
+  r.rng?.refresh();
+  r.random.fill(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+  return array;
+}
+
+/** What seeded the random generator: 'virtio-rng', or 'timer-jitter' on a machine without an entropy device. */
+export function randomSource(): RandomSource {
+  return deviceRegistry().random.source;
+}
+
+/**
+ * Reads, and with an argument changes, how the kernel waits for device I/O
+ * (until the scheduler takes this over): how many idle turns it polls the
+ * rings before sleeping, and whether device interrupts stay suppressed while
+ * it polls. For benchmarks; the defaults suit everything else.
+ */
+export function ioWaitPolicy(policy?: Partial<IoWaitPolicy>): IoWaitPolicy {
+  const io = deviceRegistry().io;
+  if (policy) io.setPolicy({ ...io.currentPolicy, ...policy });
+  return io.currentPolicy;
+}
