@@ -19,6 +19,8 @@ import { Vfs } from './fs/vfs.js';
 import { parseCommandLine } from './loader/cmdline.js';
 import { exitCodeOf, loadProgram } from './loader/programLoader.js';
 import { BootAllocator } from './mm/bootAllocator.js';
+import { attachMemory, setupMemory } from './mm/memory.js';
+import { dispatchInterrupts } from './arch/interrupts.js';
 import { decodeUtf8 } from './fs/utf8.js';
 import { setKernelState } from './kernelState.js';
 
@@ -44,11 +46,16 @@ export function start(hw: GuestHardware, modules: Readonly<Record<string, object
 
 function secondaryMain(cpu: Cpu): void {
   awaitStartIpi(cpu);
-  // No scheduler yet: a secondary vCPU has nothing to run, so it services
-  // (and drops) interrupts until the machine powers off.
+  try {
+    attachMemory(cpu);
+  } catch (e) {
+    panic(cpu, e);
+  }
+  // No scheduler yet: a secondary vCPU has no threads to run, so it services
+  // interrupts (TLB shootdowns) until the machine powers off.
   for (;;) {
     cpu.idle(1000);
-    cpu.takeInterrupts();
+    dispatchInterrupts(cpu.takeInterrupts());
   }
 }
 
@@ -76,11 +83,15 @@ async function bootPrimary(cpu: Cpu, modules: Readonly<Record<string, object>>):
     for (const problem of devices.problems) con.error(`osv-ts: ${problem}`);
     cpu.bootTrace('DEVICES_UP');
 
+    // From here on the mmu owns every byte the drivers did not take.
+    const mmu = setupMemory(cpu, alloc);
+    say(`mmu: ${Math.round(mmu.memInfo().memTotal / 2 ** 20)} MiB managed`);
+
     const vfs = new Vfs(RofsVolume.mount(info.rootfs));
     cpu.bootTrace('FS_MOUNTED');
     say(`mounted rofs on / (${info.rootfs.length} bytes)`);
 
-    setKernelState({ cpu, boot: info, console: con, vfs, cmdline: cmdlineText, powerOff });
+    setKernelState({ cpu, boot: info, console: con, vfs, mmu, cmdline: cmdlineText, powerOff });
     (globalThis as { console?: unknown }).console = con;
 
     let program;

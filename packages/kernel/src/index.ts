@@ -13,6 +13,7 @@ import type { IoWaitPolicy } from './drivers/ioWait.js';
 import type { NetDevice } from './drivers/netDevice.js';
 import type { RandomSource } from './drivers/randomGenerator.js';
 import { KernelError } from './errors.js';
+import type { Mmu } from '@osv-ts/mmu';
 import { kernel } from './kernelState.js';
 
 export { KernelError, KERNEL_ERRNO, KERNEL_ERROR_CODES } from './errors.js';
@@ -112,4 +113,12 @@ export function ioWaitPolicy(policy?: Partial<IoWaitPolicy>): IoWaitPolicy {
   const io = deviceRegistry().io;
   if (policy) io.setPolicy({ ...io.currentPolicy, ...policy });
   return io.currentPolicy;
+}
+
+/**
+ * The memory subsystem (an `Mmu` from @osv-ts/mmu, attached to the calling
+ * vCPU): mmap and friends, malloc, the shrinker, memory statistics.
+ */
+export function memory(): Mmu {
+  return kernel().mmu;
 }

@@ -7,6 +7,7 @@ import type { Cpu } from './arch/cpu.js';
 import type { BootInfo } from './arch/bootInfo.js';
 import type { KernelConsole } from './console/kernelConsole.js';
 import type { Vfs } from './fs/vfs.js';
+import type { Mmu } from '@osv-ts/mmu';
 import { KernelError } from './errors.js';
 
 /** What the kernel knows about itself once booted. */
@@ -15,6 +16,8 @@ export interface KernelState {
   readonly boot: BootInfo;
   readonly console: KernelConsole;
   readonly vfs: Vfs;
+  /** vCPU 0's memory subsystem (every vCPU has its own attached Mmu). */
+  readonly mmu: Mmu;
   readonly cmdline: string;
   /** Flushes console output and powers off. */
   readonly powerOff: (code: number) => never;

@@ -15,12 +15,14 @@ import type { Cpu } from './cpu.js';
 /** Words of the kernel shared page. */
 export const SHARED_LAYOUT = packed([
   ['ONLINE_CPUS', 4], // vCPUs that answered their start IPI (vCPU 0 included); Atomics.add by each
+  ['MMU_STATE', 4], // physical address of the mmu's shared state; vCPU 0 stores it once, 0 until then
 ] as const);
 
 /** How long vCPU 0 waits for the others before giving up, ms. */
 const START_TIMEOUT_MS = 10_000;
 
-function sharedWords(cpu: Cpu): Int32Array {
+/** The kernel shared page as 32-bit words (SHARED_LAYOUT offsets / 4). */
+export function sharedWords(cpu: Cpu): Int32Array {
   return new Int32Array(cpu.hw.memory, KERNEL_SHARED_ADDR, SHARED_LAYOUT.SIZE / 4);
 }
 

@@ -25,6 +25,8 @@
  */
 
 /** What the poller needs of the vCPU (arch/cpu.ts Cpu provides it). */
+import { dispatchInterrupts } from '../arch/interrupts.js';
+
 export interface IoWaitCpu {
   /** Takes and clears this vCPU's pending interrupt lines. */
   takeInterrupts(): number;
@@ -199,6 +201,8 @@ export class IoWait {
 
   private dispatch(lines: number): void {
     if (lines === 0) return;
+    dispatchInterrupts(lines); // IPIs and other non-device lines taken here
+
     for (const s of this.sources) {
       if (s.irq >= 0 && s.irq < 32 && (lines & (1 << s.irq)) !== 0) {
         this.stats.interrupts++;

@@ -12,6 +12,7 @@ export class BootAllocator {
   private readonly ranges: MemoryRange[];
   private index = 0;
   private next: number;
+  private retired = false;
 
   constructor(free: readonly MemoryRange[]) {
     this.ranges = free.filter((r) => r.length > 0).map((r) => ({ ...r }));
@@ -24,6 +25,7 @@ export class BootAllocator {
    * Throws KernelError ENOMEM when no range has room.
    */
   alloc(bytes: number, align: number): number {
+    if (this.retired) throw new KernelError('EINVAL', 'boot allocator: memory was handed to the mmu; allocate from it instead');
     if (!(bytes > 0) || align <= 0 || (align & (align - 1)) !== 0) {
       throw new KernelError('EINVAL', `boot allocator: bad request of ${bytes} bytes aligned to ${align}`);
     }
@@ -38,6 +40,13 @@ export class BootAllocator {
       this.next = this.ranges[this.index]?.base ?? 0;
     }
     throw new KernelError('ENOMEM', `boot allocator: out of memory allocating ${bytes} bytes`);
+  }
+
+  /** What is left; afterwards alloc() refuses (the page allocator owns it). */
+  handOver(): MemoryRange[] {
+    const left = this.remaining();
+    this.retired = true;
+    return left;
   }
 
   /** What is left, for handing over to the page allocator. */

@@ -1,0 +1,65 @@
+/**
+ * The kernel's memory: the mmu package over the machine's RAM. vCPU 0 formats
+ * it with every byte the boot allocator has not handed out (device rings and
+ * buffers keep theirs) and publishes the mmu's state address in the kernel
+ * shared page; every other vCPU waits for that address and attaches. TLB
+ * shootdowns travel as IRQ_IPI_TLB interrupts, serviced by whichever loop of
+ * the target vCPU takes its pending lines (arch/interrupts.ts).
+ */
+import { IRQ_IPI_TLB } from '@osv-ts/hv/abi';
+import { Mmu, type TlbIpi } from '@osv-ts/mmu';
+import type { Cpu } from '../arch/cpu.js';
+import { onInterrupt } from '../arch/interrupts.js';
+import { sharedWords, SHARED_LAYOUT } from '../arch/smp.js';
+import { KernelError } from '../errors.js';
+import type { BootAllocator } from './bootAllocator.js';
+
+/** How long a secondary vCPU waits for vCPU 0 to publish the mmu, ms. */
+const ATTACH_TIMEOUT_MS = 10_000;
+
+function tlbIpi(cpu: Cpu): TlbIpi | undefined {
+  if (cpu.count < 2) return undefined;
+  return { sendTlbShootdown: (target) => cpu.sendIpi(target, IRQ_IPI_TLB) };
+}
+
+function serviceShootdowns(mmu: Mmu): void {
+  onInterrupt(IRQ_IPI_TLB, () => mmu.serviceTlbShootdown());
+}
+
+/**
+ * On vCPU 0, after the drivers took their DMA memory: formats the mmu over the
+ * rest of RAM and publishes it to the other vCPUs.
+ * @throws MmuError when the memory map is unusable (no room for its tables)
+ */
+export function setupMemory(cpu: Cpu, boot: BootAllocator): Mmu {
+  const ipi = tlbIpi(cpu);
+  const mmu = Mmu.format({ memory: cpu.hw.memory, cpu: cpu.id, freeRanges: boot.handOver(), ...(ipi ? { ipi } : {}) });
+  serviceShootdowns(mmu);
+  const shared = sharedWords(cpu);
+  const word = SHARED_LAYOUT.MMU_STATE.offset / 4;
+  Atomics.store(shared, word, mmu.stateAddress);
+  Atomics.notify(shared, word);
+  return mmu;
+}
+
+/**
+ * On a secondary vCPU: waits until vCPU 0 has published the mmu, attaches to
+ * it and installs the shootdown handler.
+ * @throws KernelError EIO when vCPU 0 never publishes it
+ */
+export function attachMemory(cpu: Cpu): Mmu {
+  const shared = sharedWords(cpu);
+  const word = SHARED_LAYOUT.MMU_STATE.offset / 4;
+  const deadline = cpu.hw.monotonicNs() + ATTACH_TIMEOUT_MS * 1e6;
+  let state = Atomics.load(shared, word);
+  while (state === 0) {
+    const left = (deadline - cpu.hw.monotonicNs()) / 1e6;
+    if (left <= 0) throw new KernelError('EIO', `vCPU ${cpu.id}: vCPU 0 did not set up memory within ${ATTACH_TIMEOUT_MS} ms`);
+    Atomics.wait(shared, word, 0, left);
+    state = Atomics.load(shared, word);
+  }
+  const ipi = tlbIpi(cpu);
+  const mmu = Mmu.attach({ memory: cpu.hw.memory, cpu: cpu.id, stateAddress: state, ...(ipi ? { ipi } : {}) });
+  serviceShootdowns(mmu);
+  return mmu;
+}
