@@ -62,8 +62,8 @@ for (let i = 0; i < ROUNDS; i++) {
   note('guest realm (vm context + hw handle)', t.realmMs);
   note('kernel bundle compile + evaluate', t.kernelEvalMs);
   if (k.KERNEL_ENTRY !== undefined && k.CPUS_ONLINE !== undefined) note('boot page + SMP bring-up', k.CPUS_ONLINE - k.KERNEL_ENTRY);
-  if (k.CPUS_ONLINE !== undefined && k.DEVICES_UP !== undefined) note('virtio probe + console driver', k.DEVICES_UP - k.CPUS_ONLINE);
-  if (k.DEVICES_UP !== undefined && k.FS_MOUNTED !== undefined) note('rofs mount', k.FS_MOUNTED - k.DEVICES_UP);
+  if (k.CPUS_ONLINE !== undefined && k.DEVICES_UP !== undefined) note('virtio probe + console and rng drivers', k.DEVICES_UP - k.CPUS_ONLINE);
+  if (k.DEVICES_UP !== undefined && k.FS_MOUNTED !== undefined) note('mmu setup (page tables, allocator) + rofs mount', k.FS_MOUNTED - k.DEVICES_UP);
   if (k.FS_MOUNTED !== undefined && k.APP_LOADED !== undefined) note('app load + link', k.APP_LOADED - k.FS_MOUNTED);
   if (k.APP_MAIN !== undefined && t.firstOutputMs !== undefined) note('main() to first output on the host', t.firstOutputMs - k.APP_MAIN);
   note('power-on to first output', t.firstOutputMs);
