@@ -2,9 +2,11 @@
  * The kernel's entry point, after OSv's loader.cc: every vCPU's realm calls
  * `start(hw, modules)` once the kernel bundle is evaluated. vCPU 0 boots the
  * machine — boot page, early console, secondary vCPUs, devices, root
- * filesystem, the program on the command line — runs the program, and powers
- * off with its exit code. The other vCPUs wait for their start IPI and then
- * idle until the scheduler gives them work.
+ * filesystem, the scheduler, the program on the command line — runs the
+ * program's main as a scheduler thread, and powers off with its exit code.
+ * The other vCPUs wait for their start IPI, attach to the memory and the
+ * scheduler, load the program too (so `spawnOn` can run its exported
+ * functions there) and run their scheduler loop.
  */
 import { PAGE_SIZE, PANIC_STAGING_ADDR, PANIC_STAGING_BYTES, type GuestHardware } from '@osv-ts/hv/abi';
 import { readBootInfo } from './arch/bootInfo.js';
@@ -20,9 +22,11 @@ import { parseCommandLine } from './loader/cmdline.js';
 import { exitCodeOf, loadProgram } from './loader/programLoader.js';
 import { BootAllocator } from './mm/bootAllocator.js';
 import { attachMemory, setupMemory } from './mm/memory.js';
-import { dispatchInterrupts } from './arch/interrupts.js';
 import { decodeUtf8 } from './fs/utf8.js';
 import { setKernelState } from './kernelState.js';
+import { attachScheduler, awaitSchedulerArea, consoleStagingAddr, reserveSchedulerArea } from './sched/kernelSched.js';
+import { defineProgramEntries } from './sched/programEntries.js';
+import { deviceRegistry } from './drivers/deviceRegistry.js';
 
 /** Exit code when the program is missing or cannot be loaded (as a shell's "command not found"). */
 export const EXIT_NO_PROGRAM = 127;
@@ -37,31 +41,42 @@ export const EXIT_UNCAUGHT = 1;
 export function start(hw: GuestHardware, modules: Readonly<Record<string, object>>): void {
   const cpu = new Cpu(hw);
   if (cpu.id !== 0) {
-    secondaryMain(cpu);
+    secondaryMain(cpu, modules).catch((e: unknown) => panic(cpu, e));
     return;
   }
   cpu.bootTrace('KERNEL_ENTRY');
   bootPrimary(cpu, modules).catch((e: unknown) => panic(cpu, e));
 }
 
-function secondaryMain(cpu: Cpu): void {
+/**
+ * A secondary vCPU: memory, scheduler, the program's entries, then the
+ * scheduler loop (which services this vCPU's interrupts, TLB shootdowns
+ * included) until the machine powers off.
+ */
+async function secondaryMain(cpu: Cpu, modules: Readonly<Record<string, object>>): Promise<void> {
   awaitStartIpi(cpu);
+  const mmu = attachMemory(cpu);
+  const base = awaitSchedulerArea(cpu);
+  const info = readBootInfo(cpu.hw.memory);
+  const con = new KernelConsole(new EarlyConsole(cpu, consoleStagingAddr(base, cpu.count, cpu.id), PAGE_SIZE), () => cpu.hw.monotonicNs());
+  const { sched } = attachScheduler(cpu, base, (e) => con.error(`Uncaught ${describeError(e)}`));
+  const cmdlineText = decodeUtf8(info.cmdline);
+  const vfs = new Vfs(RofsVolume.mount(info.rootfs));
+  setKernelState({ cpu, boot: info, console: con, vfs, mmu, sched, cmdline: cmdlineText, powerOff: (code) => cpu.powerOff(code) });
+  (globalThis as { console?: unknown }).console = con;
   try {
-    attachMemory(cpu);
-  } catch (e) {
-    panic(cpu, e);
+    // vCPU 0 reports a missing or broken program; here it only means no entries.
+    defineProgramEntries(sched, loadProgram(vfs, parseCommandLine(cmdlineText).program, modules, con));
+  } catch {
+    defineProgramEntries(sched, null);
   }
-  // No scheduler yet: a secondary vCPU has no threads to run, so it services
-  // interrupts (TLB shootdowns) until the machine powers off.
-  for (;;) {
-    cpu.idle(1000);
-    dispatchInterrupts(cpu.takeInterrupts());
-  }
+  await sched.runCpu();
 }
 
 async function bootPrimary(cpu: Cpu, modules: Readonly<Record<string, object>>): Promise<void> {
   const info = readBootInfo(cpu.hw.memory);
   const alloc = new BootAllocator(info.freeMemory);
+  const schedBase = reserveSchedulerArea(cpu, alloc);
   const early = new EarlyConsole(cpu, alloc.alloc(PAGE_SIZE, PAGE_SIZE), PAGE_SIZE);
   const con = new KernelConsole(early, () => cpu.hw.monotonicNs());
   const cmdlineText = decodeUtf8(info.cmdline);
@@ -91,7 +106,9 @@ async function bootPrimary(cpu: Cpu, modules: Readonly<Record<string, object>>):
     cpu.bootTrace('FS_MOUNTED');
     say(`mounted rofs on / (${info.rootfs.length} bytes)`);
 
-    setKernelState({ cpu, boot: info, console: con, vfs, mmu, cmdline: cmdlineText, powerOff });
+    const { sched, idle } = attachScheduler(cpu, schedBase, (e) => con.error(`Uncaught ${describeError(e)}`));
+    deviceRegistry().io.useScheduler(sched, idle);
+    setKernelState({ cpu, boot: info, console: con, vfs, mmu, sched, cmdline: cmdlineText, powerOff });
     (globalThis as { console?: unknown }).console = con;
 
     let program;
@@ -104,17 +121,25 @@ async function bootPrimary(cpu: Cpu, modules: Readonly<Record<string, object>>):
       }
       throw e;
     }
+    defineProgramEntries(sched, program);
     cpu.bootTrace('APP_LOADED');
     say(`running ${cmd.argv.join(' ')}`);
-    cpu.bootTrace('APP_MAIN');
-    let code: number;
-    try {
-      code = exitCodeOf(await program.main([...cmd.argv], { ...cmd.env }));
-    } catch (e) {
-      con.error(`Uncaught ${describeError(e)}`);
-      code = EXIT_UNCAUGHT;
-    }
-    powerOff(code);
+    const main = program.main;
+    sched.spawn(
+      async function mainThread(): Promise<void> {
+        cpu.bootTrace('APP_MAIN');
+        let code: number;
+        try {
+          code = exitCodeOf(await main([...cmd.argv], { ...cmd.env }));
+        } catch (e) {
+          con.error(`Uncaught ${describeError(e)}`);
+          code = EXIT_UNCAUGHT;
+        }
+        powerOff(code);
+      },
+      { name: 'main', cpu: 0 },
+    );
+    await sched.runCpu();
   } catch (e) {
     if (e instanceof KernelError && e.code === 'BAD_CMDLINE') {
       con.error(`osv-ts: ${e.message}`);
@@ -136,7 +161,7 @@ function describeError(e: unknown): string {
   if (e instanceof Error) {
     const stack = e.stack ?? `${e.name}: ${e.message}`;
     const lines = stack.split('\n');
-    const cut = lines.findIndex((l) => /\bat (async )?bootPrimary\b/.test(l));
+    const cut = lines.findIndex((l) => /\bat (async )?(bootPrimary|mainThread)\b/.test(l));
     return (cut > 0 ? lines.slice(0, cut) : lines).join('\n');
   }
   try {

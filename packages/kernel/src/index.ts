@@ -15,6 +15,8 @@ import type { RandomSource } from './drivers/randomGenerator.js';
 import { KernelError } from './errors.js';
 import type { Mmu } from '@osv-ts/mmu';
 import { kernel } from './kernelState.js';
+import type { Scheduler } from '@osv-ts/sched';
+import { ENTRY_PROGRAM_EXPORT, programExportNames } from './sched/programEntries.js';
 
 export { KernelError, KERNEL_ERRNO, KERNEL_ERROR_CODES } from './errors.js';
 export type { KernelErrorCode } from './errors.js';
@@ -27,6 +29,7 @@ export type { NetDevice, NetReceiver } from './drivers/netDevice.js';
 export { NET_ERRNO } from './drivers/netDevice.js';
 export type { IoWaitPolicy } from './drivers/ioWait.js';
 export type { RandomSource } from './drivers/randomGenerator.js';
+export type { Scheduler } from '@osv-ts/sched';
 
 /** Number of vCPUs that are online. */
 export function onlineCpus(): number {
@@ -121,4 +124,37 @@ export function ioWaitPolicy(policy?: Partial<IoWaitPolicy>): IoWaitPolicy {
  */
 export function memory(): Mmu {
   return kernel().mmu;
+}
+
+/**
+ * The scheduler of the calling vCPU (@osv-ts/sched `Scheduler`): spawn
+ * threads (they stay on this vCPU), mutexes, semaphores, condition
+ * variables, wait queues, rwlocks, timers, sleep, yield and
+ * `preemptionPoint()`. Its objects live in guest memory shared by every
+ * vCPU: pass an object's `ref` to a thread on another vCPU and get it there
+ * with `scheduler().semaphore(0, ref)` and the like. A thread must await
+ * only scheduler calls and the kernel's I/O promises (device reads, writes,
+ * receives); awaiting any other pending promise keeps its vCPU until the
+ * promise settles.
+ */
+export function scheduler(): Scheduler {
+  return kernel().sched;
+}
+
+/**
+ * Runs the program's exported function `name` as a new thread on vCPU
+ * `cpu`, called there as `name(arg)` with an integer `arg` (-2^31..2^31-1).
+ * Every vCPU loads the program (its module body runs once per vCPU) and
+ * keeps its own module state; share data through guest-memory objects
+ * (`scheduler()` objects by `ref`). Returns the thread id: `scheduler().join(tid)`
+ * tells whether it returned or threw (values do not cross vCPUs). Throws
+ * KernelError EINVAL for an unknown function or vCPU; SchedError EAGAIN
+ * when out of thread slots.
+ */
+export function spawnOn(cpu: number, name: string, arg = 0, opts: { readonly priority?: number; readonly name?: string } = {}): number {
+  const k = kernel();
+  const index = programExportNames().indexOf(name);
+  if (index < 0) throw new KernelError('EINVAL', `spawnOn: the program exports no function ${name}`);
+  if (!Number.isInteger(cpu) || cpu < 0 || cpu >= k.cpu.count) throw new KernelError('EINVAL', `spawnOn: no vCPU ${cpu} (the machine has ${k.cpu.count})`);
+  return k.sched.spawnEntry(ENTRY_PROGRAM_EXPORT, index, arg | 0, { cpu, pinned: true, name: opts.name ?? name, ...(opts.priority === undefined ? {} : { priority: opts.priority }) });
 }

@@ -8,6 +8,7 @@ import type { BootInfo } from './arch/bootInfo.js';
 import type { KernelConsole } from './console/kernelConsole.js';
 import type { Vfs } from './fs/vfs.js';
 import type { Mmu } from '@osv-ts/mmu';
+import type { Scheduler } from '@osv-ts/sched';
 import { KernelError } from './errors.js';
 
 /** What the kernel knows about itself once booted. */
@@ -19,6 +20,8 @@ export interface KernelState {
   /** vCPU 0's memory subsystem (every vCPU has its own attached Mmu). */
   readonly mmu: Mmu;
   readonly cmdline: string;
+  /** This vCPU's scheduler (every vCPU attaches its own to the one shared area). */
+  readonly sched: Scheduler;
   /** Flushes console output and powers off. */
   readonly powerOff: (code: number) => never;
 }

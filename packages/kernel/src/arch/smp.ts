@@ -16,6 +16,7 @@ import type { Cpu } from './cpu.js';
 export const SHARED_LAYOUT = packed([
   ['ONLINE_CPUS', 4], // vCPUs that answered their start IPI (vCPU 0 included); Atomics.add by each
   ['MMU_STATE', 4], // physical address of the mmu's shared state; vCPU 0 stores it once, 0 until then
+  ['SCHED_AREA', 4], // physical address of the scheduler area (sched/kernelSched.ts); vCPU 0 stores it once, 0 until then
 ] as const);
 
 /** How long vCPU 0 waits for the others before giving up, ms. */

@@ -1,11 +1,23 @@
 /**
- * Waiting for device I/O until the scheduler exists. THE SCHEDULER REPLACES
- * THIS FILE: once packages/sched is wired in, a thread that waits for I/O
- * sleeps on a wait queue, the interrupt handlers wake it, and the idle loop
- * (polling, then sleeping on the wake word) is sched's. Until then vCPU 0
- * runs the program on its own event loop, and this poller is what moves I/O
- * forward.
+ * Waiting for device I/O (vCPU 0, where the drivers live).
  *
+ * Under the scheduler (`useScheduler`, from boot once the program's threads
+ * can run): a thread that awaits a driver's promise blocks in the scheduler
+ * (`track`: concurrent requests of one thread, as `Promise.all` makes, share
+ * one park), so the vCPU runs other threads or idles in the scheduler's idle
+ * loop. That loop's poll hook (sched/kernelIdle.ts) takes pending interrupt
+ * lines — device lines reach their source through `onInterrupt` — and polls
+ * the busy sources' used rings; before the vCPU sleeps it arms their
+ * interrupts, and the sleep ends at the earliest source deadline. Each batch
+ * of completions wakes the parked threads and the kernel's `io` thread,
+ * which kicks what was submitted and, while devices stay busy and other
+ * threads compete, keeps polling between them (so a CPU-bound thread cannot
+ * starve I/O). A promise awaited outside any thread, or by code the
+ * scheduler no longer counts as running, settles when the `io` thread next
+ * runs (its dispatch is a microtask checkpoint).
+ *
+ * Before the scheduler (boot-time waits such as seeding from virtio-rng,
+ * and the drivers' unit tests) the poller below runs instead:
  * It runs only while some source is busy (requests in flight, a receiver or
  * a waiter on a network device). Each turn it lets the microtasks queued
  * before it run (`await` on a resolved promise: the program's continuations,
@@ -24,9 +36,11 @@
  * never notices.
  */
 
-/** What the poller needs of the vCPU (arch/cpu.ts Cpu provides it). */
-import { dispatchInterrupts } from '../arch/interrupts.js';
+import type { Scheduler } from '@osv-ts/sched';
+import { dispatchInterrupts, onInterrupt } from '../arch/interrupts.js';
+import type { IdleHooks } from '../sched/kernelIdle.js';
 
+/** What the poller needs of the vCPU (arch/cpu.ts Cpu provides it). */
 export interface IoWaitCpu {
   /** Takes and clears this vCPU's pending interrupt lines. */
   takeInterrupts(): number;
@@ -87,8 +101,153 @@ export class IoWait {
   private readonly sources: IoSource[] = [];
   private running = false;
   private policy: IoWaitPolicy = DEFAULT_IO_WAIT_POLICY;
+  private sched: Scheduler | null = null;
+  /** The `io` kernel thread, and whether it has been asked to run another round. */
+  private pumpTid = 0;
+  private pumpWanted = false;
+  /** Completion batches so far: a parked thread waits for this to move. */
+  private epoch = 0;
+  /** One park per thread waiting for I/O (thread id -> the park). */
+  private readonly parked = new Map<number, Promise<void>>();
+  private progressWaiters: (() => void)[] = [];
+  private armed = false;
 
   constructor(private readonly cpu: IoWaitCpu) {}
+
+  /**
+   * Hands waiting for I/O to the scheduler of this vCPU: installs the
+   * interrupt handlers of every source, the idle hooks, and the `io` thread.
+   * Call once, after probing, from boot.
+   */
+  useScheduler(sched: Scheduler, idle: { setHooks(hooks: IdleHooks): void }): void {
+    this.sched = sched;
+    for (const s of this.sources) {
+      if (s.irq < 0 || s.irq >= 32) continue;
+      onInterrupt(s.irq, () => {
+        this.stats.interrupts++;
+        s.interrupt();
+      });
+    }
+    idle.setHooks({
+      poll: () => this.service(),
+      beforeSleep: () => this.armForSleep(),
+      afterSleep: () => this.disarmAfterSleep(),
+      deadlineNs: () => this.earliestDeadline(),
+    });
+    this.pumpTid = sched.spawn(() => this.pump(), { name: 'io', cpu: sched.localCpuIds[0] ?? 0 }).id;
+  }
+
+  /**
+   * What a driver returns for a request: `p` itself, settling as before,
+   * but a scheduler thread that awaits it is parked in the scheduler until
+   * a completion batch settles it. Without a scheduler, or outside a
+   * thread, `p` unchanged.
+   */
+  track<T>(p: Promise<T>): Promise<T> {
+    const s = this.sched;
+    const t = s?.current();
+    if (!s || !t) return p;
+    let done = false;
+    const mark = (): void => {
+      done = true;
+    };
+    p.then(mark, mark);
+    return this.waitFor(t.id, () => done).then(() => p);
+  }
+
+  private async waitFor(tid: number, done: () => boolean): Promise<void> {
+    await null; // sibling requests made in the same turn (Promise.all) join one park
+    while (!done()) await this.park(tid);
+  }
+
+  /** The thread's park: blocks it until the next completion batch. */
+  private park(tid: number): Promise<void> {
+    const have = this.parked.get(tid);
+    if (have) return have;
+    const s = this.sched!;
+    if (s.current()?.id !== tid) return this.nextProgress();
+    const epoch = this.epoch;
+    const gate = (async (): Promise<void> => {
+      try {
+        await s.waitUntil(() => this.epoch !== epoch);
+      } finally {
+        this.parked.delete(tid);
+      }
+    })();
+    this.parked.set(tid, gate);
+    return gate;
+  }
+
+  private nextProgress(): Promise<void> {
+    return new Promise<void>((resolve) => this.progressWaiters.push(resolve));
+  }
+
+  /** The idle hook: polls busy sources; true when something completed. */
+  private service(): boolean {
+    if (!this.anyBusy()) return false;
+    if (this.pollAll() === 0) return false;
+    this.progress();
+    return true;
+  }
+
+  /** A completion batch: wake every parked thread and the io thread. */
+  private progress(): void {
+    this.epoch = (this.epoch + 1) | 0;
+    const s = this.sched!;
+    for (const tid of this.parked.keys()) s.wake(tid);
+    this.wakePump();
+    if (this.armed) this.disarmAfterSleep();
+    const w = this.progressWaiters;
+    if (w.length > 0) {
+      this.progressWaiters = [];
+      for (const r of w) r();
+    }
+  }
+
+  private wakePump(): void {
+    this.pumpWanted = true;
+    if (this.pumpTid !== 0) this.sched!.wake(this.pumpTid);
+  }
+
+  /** The io thread: kicks and polls; keeps turning while devices are busy and other threads compete. */
+  private async pump(): Promise<void> {
+    const s = this.sched!;
+    for (;;) {
+      this.pumpWanted = false;
+      let quiet = 0;
+      while (this.anyBusy()) {
+        this.stats.turns++;
+        if (this.pollAll() > 0) {
+          quiet = 0;
+          this.progress();
+          this.pumpWanted = false;
+        }
+        const y = s.yield();
+        if (y !== undefined) await y;
+        else if (++quiet > this.policy.pollTurns) break; // alone: the idle loop polls and sleeps
+      }
+      await s.waitUntil(() => this.pumpWanted);
+    }
+  }
+
+  private armForSleep(): void {
+    if (!this.anyBusy()) return;
+    this.stats.sleeps++;
+    this.armed = true;
+    this.armAll();
+  }
+
+  private disarmAfterSleep(): void {
+    if (!this.armed) return;
+    this.armed = false;
+    this.disarmAll();
+  }
+
+  private earliestDeadline(): number {
+    let d = Infinity;
+    for (const s of this.sources) if (s.busy()) d = Math.min(d, s.deadline());
+    return d;
+  }
 
   /** Registers a source (at probe time). */
   add(source: IoSource): void {
@@ -118,6 +277,10 @@ export class IoWait {
 
   /** A source became busy: make sure the poller runs. Cheap when it already does. */
   wake(): void {
+    if (this.sched !== null) {
+      this.wakePump();
+      return;
+    }
     if (this.running) return;
     this.running = true;
     void this.run();

@@ -200,11 +200,13 @@ export class VirtioBlock implements BlockDevice, IoSource {
     const bad = this.dead ?? this.check(kind, offset, buffer.length);
     if (bad !== null) return Promise.reject(bad instanceof KernelError ? bad : new KernelError('DEVICE_ERROR', bad));
     if ((kind === OP_READ || kind === OP_WRITE) && buffer.length === 0) return Promise.resolve('');
-    return new Promise<string>((resolve, reject) => {
-      this.waiting.push(new BlockOp(kind, offset, buffer, resolve, reject));
-      this.pump();
-      this.io.wake();
-    });
+    return this.io.track(
+      new Promise<string>((resolve, reject) => {
+        this.waiting.push(new BlockOp(kind, offset, buffer, resolve, reject));
+        this.pump();
+        this.io.wake();
+      }),
+    );
   }
 
   private check(kind: number, offset: number, length: number): KernelError | null {

@@ -114,10 +114,12 @@ export class VirtioNet implements NetDevice, IoSource {
       if (frame) return Promise.resolve(frame);
     }
     if (!(timeoutMs > 0)) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      this.waiters.push({ resolve, deadline: this.io.now() + timeoutMs * 1e6 });
-      this.io.wake();
-    });
+    return this.io.track(
+      new Promise<Uint8Array | null>((resolve) => {
+        this.waiters.push({ resolve, deadline: this.io.now() + timeoutMs * 1e6 });
+        this.io.wake();
+      }),
+    );
   }
 
   busy(): boolean {

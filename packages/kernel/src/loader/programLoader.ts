@@ -23,6 +23,8 @@ export interface LoadedProgram {
   readonly main: ProgramMain;
   /** Module names the program required while loading. */
   readonly imports: readonly string[];
+  /** The program's exports (what `spawnOn` runs by name). */
+  readonly exports: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -61,7 +63,7 @@ export function loadProgram(
   if (typeof main !== 'function') {
     throw new KernelError('ENOEXEC', `${path}: exports no main(argv, env) function`, { path });
   }
-  return { path, main: main as ProgramMain, imports };
+  return { path, main: main as ProgramMain, imports, exports: module.exports };
 }
 
 /** Turns what main returned into an exit code (undefined -> 0, numbers masked to 0..255 as by exit(2)). */
