@@ -62,7 +62,7 @@ async function secondaryMain(cpu: Cpu, modules: Readonly<Record<string, object>>
   const { sched } = attachScheduler(cpu, base, (e) => con.error(`Uncaught ${describeError(e)}`));
   const cmdlineText = decodeUtf8(info.cmdline);
   const vfs = new Vfs(RofsVolume.mount(info.rootfs));
-  setKernelState({ cpu, boot: info, console: con, vfs, mmu, sched, cmdline: cmdlineText, powerOff: (code) => cpu.powerOff(code) });
+  setKernelState({ cpu, boot: info, console: con, vfs, mmu, sched, modules, cmdline: cmdlineText, powerOff: (code) => cpu.powerOff(code) });
   (globalThis as { console?: unknown }).console = con;
   try {
     // vCPU 0 reports a missing or broken program; here it only means no entries.
@@ -108,7 +108,7 @@ async function bootPrimary(cpu: Cpu, modules: Readonly<Record<string, object>>):
 
     const { sched, idle } = attachScheduler(cpu, schedBase, (e) => con.error(`Uncaught ${describeError(e)}`));
     deviceRegistry().io.useScheduler(sched, idle);
-    setKernelState({ cpu, boot: info, console: con, vfs, mmu, sched, cmdline: cmdlineText, powerOff });
+    setKernelState({ cpu, boot: info, console: con, vfs, mmu, sched, modules, cmdline: cmdlineText, powerOff });
     (globalThis as { console?: unknown }).console = con;
 
     let program;

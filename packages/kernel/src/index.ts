@@ -158,3 +158,6 @@ export function spawnOn(cpu: number, name: string, arg = 0, opts: { readonly pri
   if (!Number.isInteger(cpu) || cpu < 0 || cpu >= k.cpu.count) throw new KernelError('EINVAL', `spawnOn: no vCPU ${cpu} (the machine has ${k.cpu.count})`);
   return k.sched.spawnEntry(ENTRY_PROGRAM_EXPORT, index, arg | 0, { cpu, pinned: true, name: opts.name ?? name, ...(opts.priority === undefined ? {} : { priority: opts.priority }) });
 }
+
+export { kernelNet as net } from './net/netApi.js';
+export type { KernelNet, KernelNetInterface } from './net/kernelNet.js';

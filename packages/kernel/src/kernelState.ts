@@ -22,6 +22,8 @@ export interface KernelState {
   readonly cmdline: string;
   /** This vCPU's scheduler (every vCPU attaches its own to the one shared area). */
   readonly sched: Scheduler;
+  /** The module table the image's kernel carries (package name -> namespace). */
+  readonly modules: Readonly<Record<string, object>>;
   /** Flushes console output and powers off. */
   readonly powerOff: (code: number) => never;
 }
