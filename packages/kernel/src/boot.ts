@@ -21,7 +21,7 @@ import { Vfs } from './fs/vfs.js';
 import { parseCommandLine } from './loader/cmdline.js';
 import { exitCodeOf, loadProgram } from './loader/programLoader.js';
 import { BootAllocator } from './mm/bootAllocator.js';
-import { attachMemory, setupMemory } from './mm/memory.js';
+import { attachMemory, setupMemory, startReclaimer } from './mm/memory.js';
 import { decodeUtf8 } from './fs/utf8.js';
 import { setKernelState } from './kernelState.js';
 import { attachScheduler, awaitSchedulerArea, consoleStagingAddr, reserveSchedulerArea } from './sched/kernelSched.js';
@@ -108,6 +108,7 @@ async function bootPrimary(cpu: Cpu, modules: Readonly<Record<string, object>>):
 
     const { sched, idle } = attachScheduler(cpu, schedBase, (e) => con.error(`Uncaught ${describeError(e)}`));
     deviceRegistry().io.useScheduler(sched, idle);
+    startReclaimer(mmu, sched);
     setKernelState({ cpu, boot: info, console: con, vfs, mmu, sched, modules, cmdline: cmdlineText, powerOff });
     (globalThis as { console?: unknown }).console = con;
 

@@ -28,6 +28,15 @@ describe('memory in a booted VM (test-apps/memcheck)', () => {
     });
   }
 
+  it('the reclaimer thread shrinks a cache that took free memory below the 10% watermark, softly', async () => {
+    const r = await osvRun([img, '--cmdline', '/memcheck.js --soft']);
+    const j = lastJson(r.out);
+    expect(j, r.err).toMatchObject({ calls: expect.any(Number), anyHard: false });
+    expect(j['freeBeforePct'] as number).toBeLessThan(10);
+    expect(j['freeAfterPct'] as number).toBeGreaterThanOrEqual(10);
+    expect(r.code).toBe(0);
+  });
+
   it('without a shrinker the same allocation fails with ENOMEM, not a crash', async () => {
     const r = await osvRun([img, '--cpus', '2', '--cmdline', '/memcheck.js --no-shrinker']);
     expect(lastJson(r.out)).toMatchObject({ bigAllocation: 'ENOMEM', cacheIntact: true });

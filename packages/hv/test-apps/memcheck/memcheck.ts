@@ -6,8 +6,10 @@
  * --no-shrinker, fails with ENOMEM instead of crashing). Prints one JSON line.
  *
  *   /memcheck.js [--no-shrinker]
+ *   /memcheck.js --soft    the reclaimer thread, not an allocation, shrinks a
+ *                          cache that took free memory below 10% of RAM
  */
-import { memory } from '@osv-ts/kernel';
+import { memory, scheduler } from '@osv-ts/kernel';
 import { MAP_ANONYMOUS, MAP_POPULATE, MAP_PRIVATE, MmuError, PROT_READ, PROT_WRITE, SegmentationFault } from '@osv-ts/mmu';
 
 const MiB = 2 ** 20;
@@ -23,7 +25,32 @@ function faultOf(f: () => void): string | null {
   }
 }
 
-export function main(argv: string[]): number {
+/** Fills memory until less than 5% is free, then lets the reclaimer thread run. */
+async function soft(): Promise<number> {
+  const mmu = memory();
+  const cache: number[] = [];
+  const calls: boolean[] = [];
+  mmu.registerShrinker('soft-cache', (target, hard) => {
+    calls.push(hard);
+    let freed = 0;
+    while (freed < target && cache.length > 0) {
+      mmu.free(cache.pop()!);
+      freed += ENTRY;
+    }
+    return freed;
+  });
+  const total = mmu.memInfo().memTotal;
+  while (mmu.memInfo().memFree > 0.05 * total) cache.push(mmu.malloc(ENTRY));
+  const freeBefore = mmu.memInfo().memFree;
+  await scheduler().sleep(400e6);
+  console.log(
+    JSON.stringify({ freeBeforePct: Math.round((100 * freeBefore) / total), freeAfterPct: Math.round((100 * mmu.memInfo().memFree) / total), calls: calls.length, anyHard: calls.some((h) => h) }),
+  );
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--soft')) return soft();
   const mmu = memory();
   const out: Record<string, unknown> = {};
 

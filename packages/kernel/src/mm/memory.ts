@@ -8,6 +8,7 @@
  */
 import { IRQ_IPI_TLB } from '@osv-ts/hv/abi';
 import { Mmu, type TlbIpi } from '@osv-ts/mmu';
+import type { Scheduler } from '@osv-ts/sched';
 import type { Cpu } from '../arch/cpu.js';
 import { onInterrupt } from '../arch/interrupts.js';
 import { sharedWords, SHARED_LAYOUT } from '../arch/smp.js';
@@ -62,4 +63,26 @@ export function attachMemory(cpu: Cpu): Mmu {
   const mmu = Mmu.attach({ memory: cpu.hw.memory, cpu: cpu.id, stateAddress: state, ...(ipi ? { ipi } : {}) });
   serviceShootdowns(mmu);
   return mmu;
+}
+
+/** How often the reclaimer looks at free memory when nothing woke it, ns. */
+const RECLAIM_POLL_NS = 100e6;
+
+/**
+ * Starts the reclaimer thread on this vCPU: below the low watermark (10% of
+ * RAM free) it asks the registered shrinkers for the difference, softly; an
+ * allocation that is blocked runs them itself with `hard` set.
+ */
+export function startReclaimer(mmu: Mmu, sched: Scheduler): void {
+  sched.spawn(
+    async function reclaimer(): Promise<void> {
+      await mmu.reclaimer.run({
+        waitForPressure: async () => {
+          await sched.sleep(RECLAIM_POLL_NS);
+        },
+        stopped: () => false,
+      });
+    },
+    { name: 'reclaimer' },
+  );
 }
