@@ -81,6 +81,7 @@ class Direction {
 export class ImpairedLink implements Link {
   readonly mac: Uint8Array;
   readonly mtu: number;
+  readonly minFrameLength?: number;
   /** What the shim did so far. */
   readonly stats: ImpairmentStats = { offered: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0, blackedOut: 0, overflowed: 0 };
   private readonly inner: Link;
@@ -104,6 +105,7 @@ export class ImpairedLink implements Link {
     this.inner = inner;
     this.mac = inner.mac;
     this.mtu = inner.mtu;
+    if (inner.minFrameLength !== undefined) this.minFrameLength = inner.minFrameLength;
     this.clock = options.clock;
     this.driver = new TimerDriver(options.clock, options.timers);
     this.rng = seededEntropy(options.seed ?? 1);

@@ -22,6 +22,15 @@ export interface Link {
   /** Largest Ethernet payload the link carries, bytes (1500 for plain Ethernet). */
   readonly mtu: number;
   /**
+   * Shortest frame (without FCS) the medium carries, bytes; the stack pads
+   * shorter frames with zeros up to it. Omitted or 0: frames go out at their
+   * real length. Padding is the medium's business, not the protocol's (RFC
+   * 894: receivers take the IP length from the IP header), so virtual links
+   * (virtio-net, passt, tap) leave it out, as Linux does on virtio-net; a
+   * link that emulates a real 802.3 segment may set 60.
+   */
+  readonly minFrameLength?: number;
+  /**
    * Sends one frame held in `frame[offset, offset+length)`; the bytes are valid
    * only during the call. Returns 0 when the frame was accepted (it may still be
    * lost, as on any network) or a negative errno (-ENOBUFS when a queue is full,

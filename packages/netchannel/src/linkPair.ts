@@ -13,17 +13,21 @@ export interface LinkPairOptions {
   readonly macB?: Uint8Array;
   /** MTU of both ends, bytes (default 1500). */
   readonly mtu?: number;
+  /** Link.minFrameLength of both ends (default: none, frames go at their real length). */
+  readonly minFrameLength?: number;
 }
 
 class PairEnd implements Link {
   readonly mac: Uint8Array;
   readonly mtu: number;
+  readonly minFrameLength?: number;
   peer: PairEnd | null = null;
   receiver: LinkReceiver | null = null;
 
-  constructor(mac: Uint8Array, mtu: number) {
+  constructor(mac: Uint8Array, mtu: number, minFrameLength: number | undefined) {
     this.mac = mac;
     this.mtu = mtu;
+    if (minFrameLength !== undefined) this.minFrameLength = minFrameLength;
   }
 
   transmit(frame: Uint8Array, offset: number, length: number): number {
@@ -45,8 +49,8 @@ class PairEnd implements Link {
  */
 export function createLinkPair(options: LinkPairOptions = {}): [Link, Link] {
   const mtu = options.mtu ?? ETHERMTU;
-  const a = new PairEnd(options.macA ?? Uint8Array.of(2, 0, 0, 0, 0, 1), mtu);
-  const b = new PairEnd(options.macB ?? Uint8Array.of(2, 0, 0, 0, 0, 2), mtu);
+  const a = new PairEnd(options.macA ?? Uint8Array.of(2, 0, 0, 0, 0, 1), mtu, options.minFrameLength);
+  const b = new PairEnd(options.macB ?? Uint8Array.of(2, 0, 0, 0, 0, 2), mtu, options.minFrameLength);
   a.peer = b;
   b.peer = a;
   return [a, b];

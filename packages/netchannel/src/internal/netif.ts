@@ -12,8 +12,6 @@ import { INADDR_BROADCAST } from './wire/ipv4.js';
 
 /** Headroom of received frames, bytes. */
 const NET_IP_ALIGN = 2;
-/** Smallest Ethernet frame without FCS, bytes: shorter frames are padded. */
-const ETHER_MIN_FRAME = 60;
 
 /** An interface: its addresses, its link (or loopback), and the hooks the stack plugs in. */
 export class Netif implements LinkReceiver, FrameSink, ArpHost {
@@ -23,6 +21,13 @@ export class Netif implements LinkReceiver, FrameSink, ArpHost {
   readonly link: Link | null;
   readonly mac: Uint8Array;
   readonly mtu: number;
+  /**
+   * Frames shorter than this are zero-padded to it: the link's
+   * minFrameLength, else 0 (no padding). Padding every short frame to 60 bytes
+   * broke passt before 2023-08 (bugs.passt.top #73: it dropped any IPv4 frame
+   * whose length was not exactly the IP total length), i.e. every pure ACK.
+   */
+  readonly minFrame: number;
   readonly arp: ArpCache | null;
   /** IPv4 address, 0 while unconfigured. */
   address = 0;
@@ -42,6 +47,8 @@ export class Netif implements LinkReceiver, FrameSink, ArpHost {
     this.link = link;
     this.mac = link ? link.mac : new Uint8Array(ETHER_ADDR_LEN);
     this.mtu = mtu ?? (link ? link.mtu : 1500);
+    // At most a minimum Ethernet frame: the padding goes into the mbuf's tailroom.
+    this.minFrame = Math.max(0, Math.min(link?.minFrameLength ?? 0, 64));
     this.arp = link ? new ArpCache(core, this, arpConfig) : null;
     link?.setReceiver(this);
   }
@@ -151,14 +158,14 @@ export class Netif implements LinkReceiver, FrameSink, ArpHost {
     this.transmitFrame(m);
   }
 
-  /** ArpHost: transmits the complete frame in `m` (padded to the Ethernet minimum) and frees it. */
+  /** ArpHost: transmits the complete frame in `m` (padded to the link's minimum, if it has one) and frees it. */
   transmitFrame(m: number): void {
     const pool = this.core.pool;
     const o = pool.off(m);
     let len = pool.len(m);
-    if (len < ETHER_MIN_FRAME) {
-      pool.bytes.fill(0, o + len, o + ETHER_MIN_FRAME);
-      len = ETHER_MIN_FRAME;
+    if (len < this.minFrame) {
+      pool.bytes.fill(0, o + len, o + this.minFrame);
+      len = this.minFrame;
     }
     this.core.stats.framesOut++;
     this.link!.transmit(pool.bytes, o, len);

@@ -262,7 +262,11 @@ function newData(sh: TcpShared, tp: Tcb, ack: number): boolean {
     rttSample(tp, sh.cfg, sh.now() - tp.rtTime);
     tp.rtTime = -1;
   }
-  const phase = newAck(tp, acked, ack);
+  // The ACK of our SYN (SYN-RECEIVED → ESTABLISHED) acknowledges a sequence number, not data: it does
+  // not grow cwnd (RFC 5681 §3.1 counts acknowledged data; cwnd was just set to the initial window).
+  // Counting it made cwnd IW + 1 and put a 1-byte segment after the first window.
+  const synAcked = tp.sndUna === tp.iss ? 1 : 0;
+  const phase = newAck(tp, acked - synAcked, ack);
   tp.sack.advance(ack);
   const snd = tp.snd!;
   const dataEnd = seqAdd(tp.sndBase, snd.len);
