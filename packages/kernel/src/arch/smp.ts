@@ -73,3 +73,35 @@ export function awaitStartIpi(cpu: Cpu): void {
   Atomics.add(shared, online, 1);
   Atomics.notify(shared, online);
 }
+
+/** How long a secondary vCPU waits for vCPU 0 to publish a shared word, ms. */
+const PUBLISH_TIMEOUT_MS = 10_000;
+
+/** A shared-page word vCPU 0 publishes once (an address: never 0 once set). */
+export type PublishedWord = 'MMU_STATE' | 'SCHED_AREA';
+
+/** On vCPU 0: stores `value` (non-zero) in shared word `field` and wakes the vCPUs waiting for it. */
+export function publishShared(cpu: Cpu, field: PublishedWord, value: number): void {
+  const shared = sharedWords(cpu);
+  const word = SHARED_LAYOUT[field].offset / 4;
+  Atomics.store(shared, word, value);
+  Atomics.notify(shared, word);
+}
+
+/**
+ * On a secondary vCPU: waits until vCPU 0 has published shared word `field`
+ * and returns it. Throws KernelError EIO naming `what` when it never does.
+ */
+export function awaitShared(cpu: Cpu, field: PublishedWord, what: string): number {
+  const shared = sharedWords(cpu);
+  const word = SHARED_LAYOUT[field].offset / 4;
+  const deadline = cpu.hw.monotonicNs() + PUBLISH_TIMEOUT_MS * 1e6;
+  let value = Atomics.load(shared, word);
+  while (value === 0) {
+    const left = (deadline - cpu.hw.monotonicNs()) / 1e6;
+    if (left <= 0) throw new KernelError('EIO', `vCPU ${cpu.id}: vCPU 0 did not set up ${what} within ${PUBLISH_TIMEOUT_MS} ms`);
+    Atomics.wait(shared, word, 0, left);
+    value = Atomics.load(shared, word);
+  }
+  return value;
+}

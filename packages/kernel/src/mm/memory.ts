@@ -11,12 +11,8 @@ import { Mmu, type TlbIpi } from '@osv-ts/mmu';
 import type { Scheduler } from '@osv-ts/sched';
 import type { Cpu } from '../arch/cpu.js';
 import { onInterrupt } from '../arch/interrupts.js';
-import { sharedWords, SHARED_LAYOUT } from '../arch/smp.js';
-import { KernelError } from '../errors.js';
+import { awaitShared, publishShared } from '../arch/smp.js';
 import type { BootAllocator } from './bootAllocator.js';
-
-/** How long a secondary vCPU waits for vCPU 0 to publish the mmu, ms. */
-const ATTACH_TIMEOUT_MS = 10_000;
 
 function tlbIpi(cpu: Cpu): TlbIpi | undefined {
   if (cpu.count < 2) return undefined;
@@ -36,10 +32,7 @@ export function setupMemory(cpu: Cpu, boot: BootAllocator): Mmu {
   const ipi = tlbIpi(cpu);
   const mmu = Mmu.format({ memory: cpu.hw.memory, cpu: cpu.id, freeRanges: boot.handOver(), ...(ipi ? { ipi } : {}) });
   serviceShootdowns(mmu);
-  const shared = sharedWords(cpu);
-  const word = SHARED_LAYOUT.MMU_STATE.offset / 4;
-  Atomics.store(shared, word, mmu.stateAddress);
-  Atomics.notify(shared, word);
+  publishShared(cpu, 'MMU_STATE', mmu.stateAddress);
   return mmu;
 }
 
@@ -49,16 +42,7 @@ export function setupMemory(cpu: Cpu, boot: BootAllocator): Mmu {
  * @throws KernelError EIO when vCPU 0 never publishes it
  */
 export function attachMemory(cpu: Cpu): Mmu {
-  const shared = sharedWords(cpu);
-  const word = SHARED_LAYOUT.MMU_STATE.offset / 4;
-  const deadline = cpu.hw.monotonicNs() + ATTACH_TIMEOUT_MS * 1e6;
-  let state = Atomics.load(shared, word);
-  while (state === 0) {
-    const left = (deadline - cpu.hw.monotonicNs()) / 1e6;
-    if (left <= 0) throw new KernelError('EIO', `vCPU ${cpu.id}: vCPU 0 did not set up memory within ${ATTACH_TIMEOUT_MS} ms`);
-    Atomics.wait(shared, word, 0, left);
-    state = Atomics.load(shared, word);
-  }
+  const state = awaitShared(cpu, 'MMU_STATE', 'memory');
   const ipi = tlbIpi(cpu);
   const mmu = Mmu.attach({ memory: cpu.hw.memory, cpu: cpu.id, stateAddress: state, ...(ipi ? { ipi } : {}) });
   serviceShootdowns(mmu);

@@ -10,8 +10,7 @@
 import { CPU_BLOCK_LAYOUT as C, PAGE_SIZE, cpuWord } from '@osv-ts/hv/abi';
 import { Scheduler, schedulerAreaBytes } from '@osv-ts/sched';
 import type { Cpu } from '../arch/cpu.js';
-import { SHARED_LAYOUT, sharedWords } from '../arch/smp.js';
-import { KernelError } from '../errors.js';
+import { awaitShared, publishShared } from '../arch/smp.js';
 import type { BootAllocator } from '../mm/bootAllocator.js';
 import { KernelIdle } from './kernelIdle.js';
 
@@ -19,8 +18,6 @@ import { KernelIdle } from './kernelIdle.js';
 export const SCHED_THREADS = 4096;
 /** Synchronisation blocks (mutexes, semaphores, ...) of the area. */
 export const SCHED_SYNC_OBJECTS = 4096;
-/** How long a secondary vCPU waits for vCPU 0 to publish the area, ms. */
-const ATTACH_TIMEOUT_MS = 10_000;
 
 /** One vCPU's scheduler and idle. */
 export interface KernelSched {
@@ -49,10 +46,7 @@ export function consoleStagingAddr(base: number, cpus: number, id: number): numb
 export function reserveSchedulerArea(cpu: Cpu, boot: BootAllocator): number {
   const base = boot.alloc(areaBytes(cpu.count) + cpu.count * PAGE_SIZE, PAGE_SIZE);
   Scheduler.createArea({ cpus: cpu.count, threads: SCHED_THREADS, syncObjects: SCHED_SYNC_OBJECTS, buffer: cpu.hw.memory, byteOffset: base });
-  const shared = sharedWords(cpu);
-  const word = SHARED_LAYOUT.SCHED_AREA.offset / 4;
-  Atomics.store(shared, word, base);
-  Atomics.notify(shared, word);
+  publishShared(cpu, 'SCHED_AREA', base);
   return base;
 }
 
@@ -61,17 +55,7 @@ export function reserveSchedulerArea(cpu: Cpu, boot: BootAllocator): number {
  * @throws KernelError EIO when it never does
  */
 export function awaitSchedulerArea(cpu: Cpu): number {
-  const shared = sharedWords(cpu);
-  const word = SHARED_LAYOUT.SCHED_AREA.offset / 4;
-  const deadline = cpu.hw.monotonicNs() + ATTACH_TIMEOUT_MS * 1e6;
-  let base = Atomics.load(shared, word);
-  while (base === 0) {
-    const left = (deadline - cpu.hw.monotonicNs()) / 1e6;
-    if (left <= 0) throw new KernelError('EIO', `vCPU ${cpu.id}: vCPU 0 did not set up the scheduler within ${ATTACH_TIMEOUT_MS} ms`);
-    Atomics.wait(shared, word, 0, left);
-    base = Atomics.load(shared, word);
-  }
-  return base;
+  return awaitShared(cpu, 'SCHED_AREA', 'the scheduler');
 }
 
 /**
