@@ -215,5 +215,18 @@ export interface GuestHardware {
 /** Name of the global the kernel bundle must define: `(hw: GuestHardware) => void`. */
 export const KERNEL_ENTRY_GLOBAL = '__osvKernelStart';
 
+/**
+ * Name of the global the kernel may define as its interrupt entry: `() =>
+ * void`. A vCPU whose JavaScript has gone idle — its event loop ran dry
+ * instead of the kernel blocking in Atomics.wait — is "halted"; the vCPU
+ * worker then calls this entry every INTERRUPT_TICK_MS, as hardware delivers
+ * interrupts to a halted CPU, so pending device interrupts are serviced and
+ * whatever waited on them runs. It never runs while guest code runs or
+ * blocks in Atomics.wait.
+ */
+export const KERNEL_INTERRUPT_GLOBAL = '__osvKernelInterrupt';
+/** How often a halted vCPU's interrupt entry is called, ms. */
+export const INTERRUPT_TICK_MS = 1;
+
 /** Exit code the hv reports when the guest panics without naming one. */
 export const PANIC_EXIT_CODE = 70;

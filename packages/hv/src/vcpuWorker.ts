@@ -12,7 +12,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { KERNEL_ENTRY_GLOBAL } from './abi.js';
+import { INTERRUPT_TICK_MS, KERNEL_ENTRY_GLOBAL, KERNEL_INTERRUPT_GLOBAL } from './abi.js';
 import { createGuestRealm, runGuestScript } from './guestRealm.js';
 
 /** What the hv passes to each vCPU worker. */
@@ -96,7 +96,20 @@ function main(): void {
     start(realm.hw);
   } catch (e) {
     crash(e);
+    return;
   }
+  // The halted-vCPU tick (abi.ts KERNEL_INTERRUPT_GLOBAL). It also keeps the
+  // worker alive: a guest whose JavaScript went idle is halted, not finished.
+  const context = realm.context as Record<string, unknown>;
+  setInterval(() => {
+    const entry = context[KERNEL_INTERRUPT_GLOBAL];
+    if (typeof entry !== 'function') return;
+    try {
+      (entry as () => void)();
+    } catch (e) {
+      crash(e);
+    }
+  }, INTERRUPT_TICK_MS);
 }
 
 main();

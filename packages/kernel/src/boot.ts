@@ -8,7 +8,7 @@
  * scheduler, load the program too (so `spawnOn` can run its exported
  * functions there) and run their scheduler loop.
  */
-import { PAGE_SIZE, PANIC_STAGING_ADDR, PANIC_STAGING_BYTES, type GuestHardware } from '@osv-ts/hv/abi';
+import { KERNEL_INTERRUPT_GLOBAL, PAGE_SIZE, PANIC_STAGING_ADDR, PANIC_STAGING_BYTES, type GuestHardware } from '@osv-ts/hv/abi';
 import { readBootInfo } from './arch/bootInfo.js';
 import { Cpu } from './arch/cpu.js';
 import { awaitStartIpi, startSecondaries } from './arch/smp.js';
@@ -59,7 +59,8 @@ async function secondaryMain(cpu: Cpu, modules: Readonly<Record<string, object>>
   const base = awaitSchedulerArea(cpu);
   const info = readBootInfo(cpu.hw.memory);
   const con = new KernelConsole(new EarlyConsole(cpu, consoleStagingAddr(base, cpu.count, cpu.id), PAGE_SIZE), () => cpu.hw.monotonicNs());
-  const { sched } = attachScheduler(cpu, base, (e) => con.error(`Uncaught ${describeError(e)}`));
+  const { sched, idle } = attachScheduler(cpu, base, (e) => con.error(`Uncaught ${describeError(e)}`));
+  installInterruptEntry(idle);
   const cmdlineText = decodeUtf8(info.cmdline);
   const vfs = new Vfs(RofsVolume.mount(info.rootfs));
   setKernelState({ cpu, boot: info, console: con, vfs, mmu, sched, modules, cmdline: cmdlineText, powerOff: (code) => cpu.powerOff(code) });
@@ -107,6 +108,7 @@ async function bootPrimary(cpu: Cpu, modules: Readonly<Record<string, object>>):
     say(`mounted rofs on / (${info.rootfs.length} bytes)`);
 
     const { sched, idle } = attachScheduler(cpu, schedBase, (e) => con.error(`Uncaught ${describeError(e)}`));
+    installInterruptEntry(idle);
     deviceRegistry().io.useScheduler(sched, idle);
     startReclaimer(mmu, sched);
     setKernelState({ cpu, boot: info, console: con, vfs, mmu, sched, modules, cmdline: cmdlineText, powerOff });
@@ -152,6 +154,17 @@ async function bootPrimary(cpu: Cpu, modules: Readonly<Record<string, object>>):
     }
     throw e;
   }
+}
+
+/**
+ * The entry the hv calls while this vCPU is halted (abi.ts
+ * KERNEL_INTERRUPT_GLOBAL): service pending interrupts and busy devices, as
+ * the idle loop's poll does, so threads waiting on them run again.
+ */
+function installInterruptEntry(idle: { service(): boolean }): void {
+  (globalThis as Record<string, unknown>)[KERNEL_INTERRUPT_GLOBAL] = (): void => {
+    idle.service();
+  };
 }
 
 /**

@@ -52,6 +52,13 @@ export interface NetStats {
   tcpRetransSegs: number;
   tcpInErrs: number;
   tcpOutRsts: number;
+  /**
+   * Why RSTs answered segments that had no connection (RFC 9293 §3.10.7.1):
+   * no listener on the port (a SYN before listen(), or after close) / an
+   * unacceptable ACK (to a listener, in SYN-SENT or SYN-RECEIVED).
+   */
+  tcpRstNoListener: number;
+  tcpRstBadAck: number;
   /** Connections opened actively / passively / failed / reset in an established state. */
   tcpActiveOpens: number;
   tcpPassiveOpens: number;
@@ -84,7 +91,7 @@ export function newNetStats(): NetStats {
     ipOutRequests: 0, ipOutNoRoutes: 0, ipReasmReqds: 0, ipReasmOKs: 0, ipReasmFails: 0, ipFragOKs: 0, ipFragCreates: 0,
     icmpIn: 0, icmpOut: 0, icmpInErrors: 0,
     udpInDatagrams: 0, udpNoPorts: 0, udpInErrors: 0, udpRcvbufErrors: 0, udpOutDatagrams: 0,
-    tcpInSegs: 0, tcpOutSegs: 0, tcpRetransSegs: 0, tcpInErrs: 0, tcpOutRsts: 0,
+    tcpInSegs: 0, tcpOutSegs: 0, tcpRetransSegs: 0, tcpInErrs: 0, tcpOutRsts: 0, tcpRstNoListener: 0, tcpRstBadAck: 0,
     tcpActiveOpens: 0, tcpPassiveOpens: 0, tcpAttemptFails: 0, tcpEstabResets: 0, tcpListenOverflows: 0,
     tcpChallengeAcks: 0, tcpChallengeAcksSuppressed: 0, tcpPawsDrops: 0,
     tcpTimeouts: 0, tcpFastRetrans: 0, tcpRecoveries: 0,

@@ -32,6 +32,8 @@ export class TcpSocket extends Socket implements TcpOwner {
   /** @internal */
   readonly tcb: Tcb;
   private everConnected = false;
+  /** While close() lingers: ends the linger (the connection drained or the time passed). */
+  private lingerDone: (() => void) | null = null;
 
   /** @internal */
   constructor(ctx: SocketContext, tcb?: Tcb) {
@@ -313,8 +315,10 @@ export class TcpSocket extends Socket implements TcpOwner {
 
   /** @internal Delivers readiness; runs the channel first, since a channel wake arrives this way. */
   override deliverNotify(): void {
-    if (!this.closed) this.processChannel();
+    const lingering = this.lingerDone;
+    if (!this.closed || lingering !== null) this.processChannel();
     super.deliverNotify();
+    if (lingering !== null && tcpDrained(this.tcb)) lingering();
   }
 
   /** @internal TcpOwner: the connection's readiness may have changed. */
@@ -327,18 +331,35 @@ export class TcpSocket extends Socket implements TcpOwner {
     this.ctx.core.notify(s);
   }
 
+  /**
+   * close()'s SO_LINGER wait. The closed socket stays the connection's owner
+   * meanwhile (through a stand-in that queues this socket's notification), so
+   * segments the net channel delivers — the peer's ACKs — are still run by
+   * deliverNotify, as for an open socket; without that they would sit on the
+   * ring and the wait could only end by the timer.
+   */
   private linger(tp: Tcb, ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timers = this.ctx.core.timers;
       const done = (): void => {
+        if (this.lingerDone !== done) return;
+        this.lingerDone = null;
         timers.cancel(t);
         if (tp.owner === watcher) tp.owner = null;
         resolve();
       };
       const t = timers.timer(done);
-      const watcher: TcpOwner = { tcpNotify: () => (tcpDrained(tp) ? done() : undefined) };
+      const watcher: TcpOwner = { tcpNotify: () => this.notify() };
+      this.lingerDone = done;
       tp.owner = watcher;
       timers.armIn(t, ms);
+      // Segments may already wait on the channel (they arrived while close() ran).
+      if (tp.channel !== null && tp.channel.size > 0) {
+        this.run(() => {
+          this.notify();
+          return 0;
+        });
+      }
     });
   }
 

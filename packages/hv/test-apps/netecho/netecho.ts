@@ -37,6 +37,13 @@ async function writeAll(s: { write(b: Uint8Array, off?: number, len?: number): P
   for (let off = 0; off < data.length; ) off += await s.write(data, off, data.length - off);
 }
 
+/**
+ * close() lingers up to this long for the peer to acknowledge the last data:
+ * main returning powers the machine off, and a send buffer not yet drained
+ * would be lost with it.
+ */
+const LINGER_S = 10;
+
 const formatIp = (a: number): string => [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.');
 
 async function serve(port: number, connections: number): Promise<number> {
@@ -55,9 +62,13 @@ async function serve(port: number, connections: number): Promise<number> {
       bytes += n;
       await writeAll(c, buf.subarray(0, n));
     }
+    c.setOption('SO_LINGER', LINGER_S);
     await c.close();
   }
   listener.close();
+  // Diagnostics: why this stack answered segments with RST, if it did (a SYN before listen(), an unacceptable ACK).
+  const st = net().stack.stats;
+  if (st.tcpOutRsts > 0) console.log(JSON.stringify({ rsts: st.tcpOutRsts, noListener: st.tcpRstNoListener, badAck: st.tcpRstBadAck }));
   console.log(JSON.stringify({ served: connections, bytes }));
   return 0;
 }
@@ -77,6 +88,7 @@ async function fetch(target: string, text: string): Promise<number> {
     if (n <= 0) break;
     for (let i = 0; i < n; i++) got += String.fromCharCode(buf[i]!);
   }
+  s.setOption('SO_LINGER', LINGER_S);
   await s.close();
   console.log(JSON.stringify({ fetched: got }));
   return 0;

@@ -8,7 +8,7 @@ import { KernelError } from '../errors.js';
 import { kernel } from '../kernelState.js';
 import { startNetworking, type KernelNet, type NetchannelModule } from './kernelNet.js';
 import { msClock, schedTimers } from './schedTimers.js';
-import { tracked } from './trackedSockets.js';
+import { settleWakes, tracked } from './trackedSockets.js';
 
 const NETCHANNEL = '@osv-ts/netchannel';
 let network: KernelNet | undefined;
@@ -28,7 +28,7 @@ export function kernelNet(): KernelNet {
   if (k.cpu.id !== 0) throw new KernelError('EINVAL', `the network lives on vCPU 0 (called on vCPU ${k.cpu.id}): use sockets from threads there`);
   const reg = deviceRegistry();
   const io = reg.io;
-  const track = <T>(p: Promise<T>): Promise<T> => io.track(p);
+  const track = settleWakes(k.sched, <T>(p: Promise<T>): Promise<T> => io.track(p));
   const raw = startNetworking(reg.nets, {
     netchannel: nc,
     clock: msClock(() => k.cpu.hw.monotonicNs()),

@@ -5,10 +5,61 @@
  * therefore handed to the I/O wait service (`track`), which parks the thread
  * until it settles; sockets a promise yields (accept) are wrapped the same.
  */
+import type { Scheduler } from '@osv-ts/sched';
 import type { NetchannelModule } from './kernelNet.js';
 
 /** Parks the calling thread until `p` settles (drivers/ioWait.ts IoWait.track). */
 export type Track = <T>(p: Promise<T>) => Promise<T>;
+
+/**
+ * A Track that also wakes the thread when the promise settles. The I/O wait
+ * service wakes parked threads only at a device completion batch, but a
+ * socket promise may settle without one — on a stack timer (SO_LINGER's
+ * time, a retransmission giving up, a connect timeout), or a few promise jobs
+ * after the batch that caused it, when the woken thread has already looked
+ * and parked again. Parking with sched's waitUntil on the promise itself ends
+ * the wait in both cases. Outside a thread (or when the scheduler has moved
+ * on by the time the wait starts) it falls back to `fallback`.
+ */
+export function settleWakes(sched: Pick<Scheduler, 'current' | 'wake' | 'waitUntil'>, fallback: Track): Track {
+  /** Per thread: settlements so far, and the one park its concurrent waits share (Promise.all). */
+  const settled = new Map<number, number>();
+  const parks = new Map<number, Promise<void>>();
+  const park = (tid: number): Promise<void> => {
+    const have = parks.get(tid);
+    if (have) return have;
+    const seen = settled.get(tid) ?? 0;
+    const gate = (async (): Promise<void> => {
+      try {
+        await sched.waitUntil(() => (settled.get(tid) ?? 0) !== seen);
+      } finally {
+        parks.delete(tid);
+      }
+    })();
+    parks.set(tid, gate);
+    return gate;
+  };
+  return <T>(p: Promise<T>): Promise<T> => {
+    const t = sched.current();
+    if (!t) return fallback(p);
+    const tid = t.id;
+    let done = false;
+    const mark = (): void => {
+      done = true;
+      settled.set(tid, ((settled.get(tid) ?? 0) + 1) | 0);
+      sched.wake(tid);
+    };
+    p.then(mark, mark);
+    return (async (): Promise<T> => {
+      await null;
+      while (!done) {
+        if (!parks.has(tid) && sched.current()?.id !== tid) return fallback(p);
+        await park(tid);
+      }
+      return p;
+    })();
+  };
+}
 
 const wrapped = new WeakMap<object, object>();
 

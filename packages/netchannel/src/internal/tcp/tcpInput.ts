@@ -130,8 +130,10 @@ function timeWaitMayReopen(sh: TcpShared, tp: Tcb): boolean {
 function listenOrReset(sh: TcpShared, issFloor: number): void {
   const s = sh.seg;
   const lt = sh.table.listener(s.dst, s.dport);
-  if (lt === null) respondRst(sh);
-  else listenInput(sh, lt, issFloor);
+  if (lt === null) {
+    if ((s.flags & TH_RST) === 0) sh.core.stats.tcpRstNoListener++;
+    respondRst(sh);
+  } else listenInput(sh, lt, issFloor);
 }
 
 /** LISTEN (RFC 9293 §3.10.7.2): a SYN creates a child in SYN-RECEIVED, within the backlog limits. */
@@ -139,6 +141,7 @@ function listenInput(sh: TcpShared, lt: Tcb, issFloor: number): void {
   const s = sh.seg;
   if ((s.flags & TH_RST) !== 0) return;
   if ((s.flags & TH_ACK) !== 0) {
+    sh.core.stats.tcpRstBadAck++;
     respondRst(sh);
     return;
   }
@@ -219,6 +222,7 @@ function synSentInput(sh: TcpShared, tp: Tcb): void {
   const s = sh.seg;
   const hasAck = (s.flags & TH_ACK) !== 0;
   if (hasAck && (seqLeq(s.ack, tp.iss) || seqGt(s.ack, tp.sndMax))) {
+    if ((s.flags & TH_RST) === 0) sh.core.stats.tcpRstBadAck++;
     respondRst(sh);
     return;
   }

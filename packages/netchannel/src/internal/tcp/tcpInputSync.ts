@@ -183,6 +183,7 @@ function trimToWindow(sh: TcpShared, tp: Tcb): boolean {
 function synRcvdAck(sh: TcpShared, tp: Tcb): boolean {
   const seg = sh.seg;
   if (!(seqGt(seg.ack, tp.sndUna) && seqLeq(seg.ack, tp.sndMax))) {
+    if ((seg.flags & TH_RST) === 0) sh.core.stats.tcpRstBadAck++;
     respondRst(sh);
     return false;
   }
