@@ -6,10 +6,15 @@
  *   /netecho.js --fetch HOST:PORT --send TEXT [--ip A.B.C.D/NN]
  *       connects, sends TEXT, half-closes, prints what came back, exits 0
  *
+ *   /netecho.js --perf-loopback N [--size B] [--no-channels]
+ *       netperf TCP_RR inside the guest: a server thread and a client thread
+ *       over 127.0.0.1 exchange N requests of B bytes (default 1); prints
+ *       {"rr":N,"perSecond":...}
+ *
  * Without --ip the address comes from DHCP. Prints JSON lines: {"listening":..}
  * or {"fetched":..}, and {"served":..} with byte counts.
  */
-import { net } from '@osv-ts/kernel';
+import { net, scheduler, uptimeNs } from '@osv-ts/kernel';
 
 function arg(argv: string[], name: string): string | undefined {
   const i = argv.indexOf(name);
@@ -94,7 +99,53 @@ async function fetch(target: string, text: string): Promise<number> {
   return 0;
 }
 
+/** Reads exactly buf.length bytes (false at end of stream). */
+async function readFull(s: { read(b: Uint8Array, off?: number, len?: number): Promise<number> }, buf: Uint8Array): Promise<boolean> {
+  for (let off = 0; off < buf.length; ) {
+    const n = await s.read(buf, off, buf.length - off);
+    if (n <= 0) return false;
+    off += n;
+  }
+  return true;
+}
+
+async function perfLoopback(rounds: number, size: number, channels: boolean): Promise<number> {
+  const stack = net().stack;
+  stack.netChannels = channels;
+  const listener = stack.tcpSocket();
+  listener.bind('127.0.0.1', 7001);
+  listener.listen(4);
+  const server = scheduler().spawn(
+    async () => {
+      const c = await listener.accept();
+      c.setOption('TCP_NODELAY', 1);
+      const buf = new Uint8Array(size);
+      while (await readFull(c, buf)) await writeAll(c, buf);
+      await c.close();
+    },
+    { name: 'rr-server' },
+  );
+  const s = stack.tcpSocket();
+  await s.connect('127.0.0.1', 7001);
+  s.setOption('TCP_NODELAY', 1);
+  const req = new Uint8Array(size);
+  const t0 = uptimeNs();
+  for (let i = 0; i < rounds; i++) {
+    await writeAll(s, req);
+    if (!(await readFull(s, req))) throw new Error('netecho: server closed early');
+  }
+  const seconds = (uptimeNs() - t0) / 1e9;
+  s.shutdown(1);
+  await s.close();
+  await server.join();
+  listener.close();
+  console.log(JSON.stringify({ rr: rounds, size, channels, perSecond: Math.round(rounds / seconds) }));
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
+  const perf = arg(argv, '--perf-loopback');
+  if (perf !== undefined) return perfLoopback(Number(perf), Number(arg(argv, '--size') ?? 1), !argv.includes('--no-channels'));
   const address = await configure(argv);
   console.log(JSON.stringify({ address }));
   const port = arg(argv, '--serve');
