@@ -11,8 +11,8 @@ import { NetError } from './errors.js';
 import type { NetStack } from './netStack.js';
 import type { SockAddr } from './socketOptions.js';
 import {
-  addressesFor, DNS_PORT, DNS_QR, DNS_RCODE_MASK, DNS_RCODE_NXDOMAIN, DNS_TC, DNS_TYPE_A, encodeQuery, parseResponse,
-  type DnsResponse,
+  addressesFor, DNS_PORT, DNS_QR, DNS_RCODE_MASK, DNS_RCODE_NOERROR, DNS_RCODE_NXDOMAIN, DNS_TC, DNS_TYPE_A, encodeQuery,
+  parseResponse, type DnsResponse,
 } from './internal/wire/dns.js';
 
 /** Options of DnsResolver. */
@@ -68,7 +68,7 @@ export class DnsResolver {
    */
   async resolve4(name: string): Promise<number[]> {
     if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return [parseIPv4(name)];
-    const key = name.toLowerCase().replace(/\.$/, '') + '.';
+    const key = name.toLowerCase().replace(/\.$/, ''); // as the codec spells names: no final dot
     const hit = this.cache.get(key);
     if (hit !== undefined && hit.expires > this.stack.now()) return hit.addresses;
     if (this.servers.length === 0) throw new NetError('ENETUNREACH', `resolve ${name}: no DNS server configured`);
@@ -87,7 +87,7 @@ export class DnsResolver {
         }
         const rcode = out.r.flags & DNS_RCODE_MASK;
         if (rcode === DNS_RCODE_NXDOMAIN) throw new NetError('ENOENT', `resolve ${name}: no such name`);
-        if (rcode !== 0) {
+        if (rcode !== DNS_RCODE_NOERROR) {
           lastError = new NetError('EIO', `resolve ${name}: server ${server >>> 24}.${(server >>> 16) & 255}.${(server >>> 8) & 255}.${server & 255} answered rcode ${rcode}`);
           continue;
         }

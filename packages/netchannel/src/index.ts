@@ -13,6 +13,11 @@ export { DhcpServer } from './dhcpServer.js';
 export type { DhcpServerOptions } from './dhcpServer.js';
 export { DnsResolver } from './dnsResolver.js';
 export type { DnsResolverOptions } from './dnsResolver.js';
+export {
+  DNS_CLASS_ANY, DNS_CLASS_IN, DNS_PORT, DNS_RCODE_FORMERR, DNS_RCODE_NOERROR, DNS_RCODE_NOTIMP, DNS_RCODE_NXDOMAIN,
+  DNS_RCODE_SERVFAIL, DNS_TYPE_A, DNS_TYPE_AAAA, DNS_UDP_MAX, encodeDnsResponse, parseDnsQuery,
+} from './internal/wire/dns.js';
+export type { DnsAnswer, DnsQuery } from './internal/wire/dns.js';
 export { seededEntropy } from './entropy.js';
 export type { Entropy } from './entropy.js';
 export { errnoCode, NET_ERRNO, NET_ERROR_CODES, NetError } from './errors.js';

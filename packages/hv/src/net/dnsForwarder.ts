@@ -10,11 +10,11 @@
  * has a deadline, after which it is answered SERVFAIL.
  */
 import { promises as dns } from 'node:dns';
+import { ipv4Bytes, ipv6Bytes } from './ipText.js';
 import {
   DNS_CLASS_ANY, DNS_CLASS_IN, DNS_RCODE_NOERROR, DNS_RCODE_NOTIMP, DNS_RCODE_NXDOMAIN, DNS_RCODE_SERVFAIL, DNS_TYPE_A,
-  DNS_TYPE_AAAA, encodeResponse, parseQuery, type DnsAnswer, type DnsQuery,
-} from './dnsMessage.js';
-import { ipv4Bytes, ipv6Bytes } from './ipText.js';
+  DNS_TYPE_AAAA, encodeDnsResponse, parseDnsQuery, type DnsAnswer, type DnsQuery,
+} from './netchannel.js';
 
 /** TTL of every answer, seconds. */
 export const ANSWER_TTL_S = 60;
@@ -67,15 +67,15 @@ export class DnsForwarder {
    * null when it is dropped (not a query, or too many in flight). Never rejects.
    */
   answer(msg: Uint8Array, off: number, len: number, maxLength: number): Promise<Uint8Array> | null {
-    const q = parseQuery(msg, off, len);
+    const q = parseDnsQuery(msg, off, len);
     if (q === null) return null;
-    if (q.rcode !== DNS_RCODE_NOERROR) return Promise.resolve(encodeResponse(q, q.rcode, [], maxLength));
-    if (q.qclass !== DNS_CLASS_IN && q.qclass !== DNS_CLASS_ANY) return Promise.resolve(encodeResponse(q, DNS_RCODE_NOTIMP, [], maxLength));
-    if (!HOST_NAME.test(q.name)) return Promise.resolve(encodeResponse(q, DNS_RCODE_NXDOMAIN, [], maxLength));
+    if (q.rcode !== DNS_RCODE_NOERROR) return Promise.resolve(encodeDnsResponse(q, q.rcode, [], maxLength));
+    if (q.qclass !== DNS_CLASS_IN && q.qclass !== DNS_CLASS_ANY) return Promise.resolve(encodeDnsResponse(q, DNS_RCODE_NOTIMP, [], maxLength));
+    if (!HOST_NAME.test(q.name)) return Promise.resolve(encodeDnsResponse(q, DNS_RCODE_NXDOMAIN, [], maxLength));
     if (this.inFlight >= this.maxPending) return null;
     this.inFlight++;
     return this.resolve(q).then(
-      ({ rcode, answers }) => encodeResponse(q, rcode, answers, maxLength),
+      ({ rcode, answers }) => encodeDnsResponse(q, rcode, answers, maxLength),
     ).finally(() => this.inFlight--);
   }
 

@@ -6,8 +6,8 @@
  * when that fills they are dropped, as a full NIC ring drops, and TCP
  * retransmits.
  */
-import { FrameQueue } from '../devices/frameQueue.js';
 import type { NetBackendEvents } from '../devices/netBackend.js';
+import { DeviceFeed } from './deviceFeed.js';
 import { NET_ERRNO, type Link, type LinkReceiver } from './netchannel.js';
 
 /** Frames held while the device is paused. */
@@ -24,17 +24,14 @@ export class GatewayLink implements Link {
   /** The gateway stack (the frames the guest sends go to it). */
   receiver: LinkReceiver | null = null;
   private readonly scratch: Uint8Array;
-  private readonly held: FrameQueue;
-  private events: NetBackendEvents | null = null;
-  private paused = false;
-  private draining = false;
+  private readonly feed: DeviceFeed;
 
   /** `egress` rewrites a frame in place and returns false to drop it. */
   constructor(mac: Uint8Array, mtu: number, private readonly egress: (b: Uint8Array, o: number, len: number) => boolean) {
     this.mac = mac;
     this.mtu = mtu;
     this.scratch = new Uint8Array(mtu + ETH_HLEN);
-    this.held = new FrameQueue(mtu + ETH_HLEN, HELD_FRAMES);
+    this.feed = new DeviceFeed(mtu + ETH_HLEN, HELD_FRAMES);
   }
 
   /** Link: a frame from the gateway stack, translated (in a copy) and sent to the guest. */
@@ -52,48 +49,28 @@ export class GatewayLink implements Link {
 
   /** Sends a frame to the guest now, or holds it while the device is paused. Returns 0 or -ENOBUFS. */
   toGuest(b: Uint8Array, o: number, len: number): number {
-    if (this.events !== null && !this.paused && this.held.count === 0 && !this.draining) {
-      this.events.frame(b, o, len);
-      return 0;
-    }
-    if (this.held.push(b, o, len)) return 0;
+    if (this.feed.deliver(b, o, len)) return 0;
     this.dropped++;
     return -NET_ERRNO.ENOBUFS;
   }
 
   /** The device is attached: frames may flow. */
   attach(events: NetBackendEvents): void {
-    this.events = events;
-    this.drain();
+    this.feed.attach(events);
   }
 
   /** Holds frames until resume(). */
   pause(): void {
-    this.paused = true;
+    this.feed.pause();
   }
 
   /** Delivers held frames, then new ones straight away. */
   resume(): void {
-    this.paused = false;
-    this.drain();
+    this.feed.resume();
   }
 
   /** Frames waiting for the device. */
   get heldFrames(): number {
-    return this.held.count;
-  }
-
-  private drain(): void {
-    if (this.draining) return; // a frame handed out below led back here
-    this.draining = true;
-    try {
-      const q = this.held;
-      while (q.count > 0 && this.events !== null && !this.paused) {
-        this.events.frame(q.oldest(), 0, q.oldestLength());
-        q.shift();
-      }
-    } finally {
-      this.draining = false;
-    }
+    return this.feed.heldFrames;
   }
 }

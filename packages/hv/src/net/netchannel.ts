@@ -9,4 +9,10 @@ export {
   formatIPv4, parseIPv4,
   type Link, type LinkReceiver, type NetInterface, type NetResources, type SockAddr, type TcpSocket, type UdpSocket,
 } from '@osv-ts/netchannel';
+// The DNS message codec (the server side of it: the DNS forwarder's queries and answers).
+export {
+  DNS_CLASS_ANY, DNS_CLASS_IN, DNS_PORT, DNS_RCODE_NOERROR, DNS_RCODE_NOTIMP, DNS_RCODE_NXDOMAIN, DNS_RCODE_SERVFAIL,
+  DNS_TYPE_A, DNS_TYPE_AAAA, DNS_UDP_MAX, encodeDnsResponse, parseDnsQuery,
+  type DnsAnswer, type DnsQuery,
+} from '@osv-ts/netchannel';
 export { HostClock, hostEntropy } from '@osv-ts/netchannel/host';

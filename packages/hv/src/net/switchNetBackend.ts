@@ -12,9 +12,9 @@
  * a bounded queue; beyond it they are dropped, as a switch drops at a
  * congested egress port. Sending never blocks: the port is never congested.
  */
-import { FrameQueue } from '../devices/frameQueue.js';
 import type { NetBackend, NetBackendEvents } from '../devices/netBackend.js';
 import { HvError } from '../errors.js';
+import { DeviceFeed } from './deviceFeed.js';
 import { SwitchHub, type SwitchPort } from './switchHub.js';
 
 /** Frames held for a paused device. */
@@ -29,10 +29,7 @@ export class SwitchNetBackend implements NetBackend, SwitchPort {
   readonly hub: SwitchHub;
   /** Frames dropped because the device was paused and the queue full, or after close. */
   dropped = 0;
-  private readonly held: FrameQueue;
-  private events: NetBackendEvents | null = null;
-  private paused = false;
-  private draining = false;
+  private readonly feed: DeviceFeed;
   private open = true;
 
   /**
@@ -43,7 +40,7 @@ export class SwitchNetBackend implements NetBackend, SwitchPort {
   constructor(name: string, mtu = 1500) {
     if (!/^[^,\s]+$/.test(name)) throw new HvError('BAD_OPTION', `--net switch:${name}: a switch name is one word without commas or spaces (e.g. switch:lan0)`);
     this.description = `switch:${name}`;
-    this.held = new FrameQueue(mtu + FRAME_OVERHEAD, HELD_FRAMES);
+    this.feed = new DeviceFeed(mtu + FRAME_OVERHEAD, HELD_FRAMES);
     this.hub = SwitchHub.named(name);
     this.hub.join(this);
   }
@@ -57,8 +54,7 @@ export class SwitchNetBackend implements NetBackend, SwitchPort {
   }
 
   attach(events: NetBackendEvents): void {
-    this.events = events;
-    this.drain();
+    this.feed.attach(events);
   }
 
   send(frame: Uint8Array, offset: number, length: number): boolean {
@@ -73,21 +69,16 @@ export class SwitchNetBackend implements NetBackend, SwitchPort {
   flush(): void {}
 
   pause(): void {
-    this.paused = true;
+    this.feed.pause();
   }
 
   resume(): void {
-    this.paused = false;
-    this.drain();
+    this.feed.resume();
   }
 
   /** SwitchPort: a frame for this port's device. */
   deliver(frame: Uint8Array, offset: number, length: number): void {
-    if (this.events !== null && !this.paused && this.held.count === 0 && !this.draining) {
-      this.events.frame(frame, offset, length);
-      return;
-    }
-    if (!this.held.push(frame, offset, length)) this.dropped++;
+    if (!this.feed.deliver(frame, offset, length)) this.dropped++;
   }
 
   /** Unplugs the port. */
@@ -97,20 +88,6 @@ export class SwitchNetBackend implements NetBackend, SwitchPort {
       this.hub.leave(this);
     }
     return Promise.resolve();
-  }
-
-  private drain(): void {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      const q = this.held;
-      while (q.count > 0 && this.events !== null && !this.paused) {
-        this.events.frame(q.oldest(), 0, q.oldestLength());
-        q.shift();
-      }
-    } finally {
-      this.draining = false;
-    }
   }
 }
 

@@ -12,11 +12,10 @@
  */
 import { connect, type Socket } from 'node:net';
 import { DnsTcpSession } from './dnsTcpSession.js';
-import type { DnsForwarder } from './dnsForwarder.js';
-import { newFlow, type NatFlow, type NatTable } from './natTable.js';
+import { newFlow, type NatFlow } from './natTable.js';
 import { TCP_PROXY_PORT, TCP_REFUSE_PORT, type TcpNatHandler } from './natTranslator.js';
-import type { NetStack, TcpSocket } from './netchannel.js';
-import { hostAddressFor, type OutboundPolicy } from './outboundPolicy.js';
+import type { TcpSocket } from './netchannel.js';
+import { routeOutbound, type OutboundContext } from './outboundRoute.js';
 import { TcpRelay } from './tcpRelay.js';
 
 /** A host connection attempt gives up after this long, ms. */
@@ -25,8 +24,6 @@ const CONNECT_TIMEOUT_MS = 20_000;
 const ACCEPT_TIMEOUT_MS = 30_000;
 /** Accept backlog of the proxy port. */
 const BACKLOG = 512;
-/** Port DNS serves on. */
-const DNS_PORT = 53;
 
 /** What a flow is spliced to once accepted. */
 interface Splice {
@@ -48,15 +45,7 @@ export interface TcpFlow extends NatFlow {
 }
 
 /** What the TCP proxy needs from its backend. */
-export interface TcpProxyContext {
-  readonly stack: NetStack;
-  readonly flows: NatTable<TcpFlow>;
-  readonly gateway: number;
-  readonly dns: number;
-  readonly policy: OutboundPolicy;
-  /** Called when the policy refuses a destination. */
-  denied(hostAddress: string, port: number, protocol: 'tcp' | 'udp'): void;
-  readonly dnsForwarder: DnsForwarder;
+export interface TcpProxyContext extends OutboundContext<TcpFlow> {
   /** Runs a held guest frame through the backend's receive path again. */
   replay(frame: Uint8Array): void;
   /** How long a closed flow's NAT port stays reserved (the gateway stack's TIME-WAIT), ms. */
@@ -122,10 +111,7 @@ export class TcpProxy implements TcpNatHandler {
   /** A new flow for a SYN: the flow to translate it with now, or null (held while connecting, or no room). */
   private open(src: number, sport: number, dst: number, dport: number, syn: Uint8Array): TcpFlow | null {
     const c = this.ctx;
-    const service = dst === c.dns ? 'dns' : 'host';
-    const hostAddr = hostAddressFor(dst, c.gateway);
-    const allowed = service === 'dns' ? dport === DNS_PORT : c.policy(hostAddr, dport, 'tcp');
-    if (!allowed && service === 'host') c.denied(hostAddr, dport, 'tcp');
+    const { service, hostAddr, allowed } = routeOutbound(c, dst, dport, 'tcp');
     const base = newFlow(src, sport, dst, dport, allowed ? TCP_PROXY_PORT : TCP_REFUSE_PORT);
     const f: TcpFlow = Object.assign(base, {
       state: allowed ? (service === 'dns' ? 'open' : 'connecting') : 'refused',

@@ -11,15 +11,11 @@
  * DNS); when the table is full the least recently used flow makes room.
  */
 import { createSocket, type RemoteInfo, type Socket as DgramSocket } from 'node:dgram';
-import { DNS_UDP_MAX } from './dnsMessage.js';
-import type { DnsForwarder } from './dnsForwarder.js';
-import { newFlow, type NatFlow, type NatTable } from './natTable.js';
+import { newFlow, type NatFlow } from './natTable.js';
 import { UDP_PROXY_PORT, type UdpNatHandler } from './natTranslator.js';
-import { NET_ERRNO, type NetStack, type SockAddr, type UdpSocket } from './netchannel.js';
-import { hostAddressFor, type OutboundPolicy } from './outboundPolicy.js';
+import { DNS_UDP_MAX, NET_ERRNO, type SockAddr, type UdpSocket } from './netchannel.js';
+import { routeOutbound, type OutboundContext } from './outboundRoute.js';
 
-/** Port DNS serves on. */
-const DNS_PORT = 53;
 const EAGAIN = -NET_ERRNO.EAGAIN;
 const EBADF = -NET_ERRNO.EBADF;
 
@@ -35,15 +31,7 @@ export interface UdpFlow extends NatFlow {
 }
 
 /** What the UDP proxy needs from its backend. */
-export interface UdpProxyContext {
-  readonly stack: NetStack;
-  readonly flows: NatTable<UdpFlow>;
-  readonly gateway: number;
-  readonly dns: number;
-  readonly policy: OutboundPolicy;
-  /** Called when the policy refuses a destination. */
-  denied(hostAddress: string, port: number, protocol: 'tcp' | 'udp'): void;
-  readonly dnsForwarder: DnsForwarder;
+export interface UdpProxyContext extends OutboundContext<UdpFlow> {
   /** The gateway's own UDP ports (DHCP, hostfwd sessions): not translated. */
   readonly gatewayPorts: ReadonlySet<number>;
   /** Idle time after which a flow ends, ms. */
@@ -84,14 +72,8 @@ export class UdpProxy implements UdpNatHandler {
       known.lastUsed = now;
       return known;
     }
-    const service = dst === c.dns ? 'dns' : 'host';
-    const hostAddr = hostAddressFor(dst, c.gateway);
-    if (service === 'dns') {
-      if (dport !== DNS_PORT) return null;
-    } else if (!c.policy(hostAddr, dport, 'udp')) {
-      c.denied(hostAddr, dport, 'udp');
-      return null;
-    }
+    const { service, hostAddr, allowed } = routeOutbound(c, dst, dport, 'udp');
+    if (!allowed) return null;
     const f: UdpFlow = Object.assign(newFlow(src, sport, dst, dport, UDP_PROXY_PORT), { service, hostAddr, socket: null, lastUsed: now } as const);
     if (!c.flows.add(f)) {
       this.evictOldest();
