@@ -254,8 +254,8 @@ export class TcpSocket extends Socket implements TcpOwner {
       case 'SO_REUSEADDR': return tp.reuseAddr ? 1 : 0;
       case 'SO_KEEPALIVE': return (tp.flags & TF_KEEPALIVE) !== 0 ? 1 : 0;
       case 'SO_LINGER': return tp.lingerSec;
-      case 'SO_SNDBUF': return tp.snd !== null ? tp.snd.cap : tp.sndBufBytes;
-      case 'SO_RCVBUF': return tp.rcv !== null ? tp.rcv.cap : tp.rcvBufBytes;
+      case 'SO_SNDBUF': return tp.snd !== null ? tp.sndBufMax : tp.sndBufBytes;
+      case 'SO_RCVBUF': return tp.rcv !== null ? tp.rcvBufMax : tp.rcvBufBytes;
       case 'SO_ERROR': {
         const e = -tp.error;
         if (tp.state !== TCPS_CLOSED) tp.error = 0;

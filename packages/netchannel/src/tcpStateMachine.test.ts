@@ -173,8 +173,8 @@ describe('TCP handshakes', () => {
 
   it('a SYN flood holds no buffer memory: buffers come with ESTABLISHED, and a connection that cannot get them is reset', async () => {
     const clock = new VirtualClock(1000);
-    // Arena: 2 × 64 KiB scratch + room for one connection's two 64 KiB rings.
-    const peer = new RawPeer(clock, { netChannels: false, memory: { byteLength: 64 * 2048 + 256 * 1024, mbufCount: 64 }, tcp: { sendBufferBytes: 65536, receiveBufferBytes: 65536 } });
+    // Arena: 2 × 64 KiB scratch + room for one connection's two 16 KiB starting rings.
+    const peer = new RawPeer(clock, { netChannels: false, memory: { byteLength: 64 * 2048 + 160 * 1024, mbufCount: 64 }, tcp: { sendBufferBytes: 65536, receiveBufferBytes: 65536 } });
     const stack = peer.stack;
     const l = stack.tcpSocket();
     l.bind(0, 80);
@@ -186,7 +186,7 @@ describe('TCP handshakes', () => {
     }
     expect(stack.resources().arenaBytesInUse).toBe(0);
     peer.send({ sport: 10_000, dport: 80, seq: 101, ack: add(synAcks[0]!, 1), flags: TH_ACK });
-    expect(stack.resources().arenaBytesInUse).toBe(128 * 1024);
+    expect(stack.resources().arenaBytesInUse).toBe(32 * 1024);
     peer.send({ sport: 10_001, dport: 80, seq: 101, ack: add(synAcks[1]!, 1), flags: TH_ACK });
     expect(peer.take().flags & TH_RST).toBeTruthy();
     await l.close();

@@ -14,10 +14,10 @@ export const MAX_OOO_RANGES = 16;
 /** Byte ring for incoming data plus the out-of-order range list. */
 export class RecvBuffer {
   private readonly bytes: Uint8Array;
-  /** Start of the ring in `bytes` (arena offset). */
-  readonly base: number;
+  /** Start of the ring in `bytes` (arena offset); moves when the ring grows. */
+  base: number;
   /** Ring size, bytes (a power of two). */
-  readonly cap: number;
+  cap: number;
   private head = 0;
   /** In-order bytes the application can read. */
   readable = 0;
@@ -145,6 +145,22 @@ export class RecvBuffer {
     }
     this.readable -= take;
     return take;
+  }
+
+  /**
+   * Moves the ring to a larger block `[newBase, newBase + newCap)` (a power of
+   * two ≥ cap): all `cap` bytes from the head — readable data and the
+   * out-of-order data placed beyond it — keep their offsets from the head,
+   * which becomes 0. Out-of-order ranges are sequence numbers, so they stay.
+   * The caller releases the old block.
+   */
+  moveTo(newBase: number, newCap: number): void {
+    const first = this.cap - this.head;
+    copyBytes(this.bytes, newBase, this.bytes, this.base + this.head, first);
+    if (this.head > 0) copyBytes(this.bytes, newBase + first, this.bytes, this.base, this.head);
+    this.base = newBase;
+    this.cap = newCap;
+    this.head = 0;
   }
 
   /** Discards everything (connection reset). */

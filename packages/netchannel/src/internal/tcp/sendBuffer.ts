@@ -9,10 +9,10 @@ import { copyBytes } from '../wire/bytes.js';
 /** Byte ring for outgoing data. Offsets are relative to the oldest unacknowledged byte. */
 export class SendBuffer {
   private readonly bytes: Uint8Array;
-  /** Start of the ring in `bytes` (arena offset). */
-  readonly base: number;
+  /** Start of the ring in `bytes` (arena offset); moves when the ring grows. */
+  base: number;
   /** Ring size, bytes (a power of two). */
-  readonly cap: number;
+  cap: number;
   private head = 0;
   /** Bytes held. */
   len = 0;
@@ -59,5 +59,16 @@ export class SendBuffer {
   consume(n: number): void {
     this.head = (this.head + n) & (this.cap - 1);
     this.len -= n;
+  }
+
+  /**
+   * Moves the ring to a larger block `[newBase, newBase + newCap)` (a power of
+   * two ≥ cap), the held bytes laid out from its start. The caller releases the old block.
+   */
+  moveTo(newBase: number, newCap: number): void {
+    this.copyOut(this.bytes, newBase, 0, this.len);
+    this.base = newBase;
+    this.cap = newCap;
+    this.head = 0;
   }
 }

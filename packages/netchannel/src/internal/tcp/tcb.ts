@@ -177,8 +177,17 @@ export class Tcb {
   /** Requested buffer sizes (SO_SNDBUF / SO_RCVBUF), bytes. */
   sndBufBytes = 0;
   rcvBufBytes = 0;
-  /** Size the receive ring will have (what a SYN advertises before the ring exists), bytes. */
+  /**
+   * Size the receive ring starts with (what a SYN advertises before the ring
+   * exists), bytes. Rings start small and grow towards the SO_SNDBUF /
+   * SO_RCVBUF sizes while the connection needs it (internal/tcp/bufferGrowth.ts),
+   * so an idle connection holds little arena memory.
+   */
   rcvBufCap = 0;
+  /** Largest the send ring may grow to (SO_SNDBUF rounded to a power of two), bytes. */
+  sndBufMax = 0;
+  /** Largest the receive ring may grow to (SO_RCVBUF rounded to a power of two); sizes the window scale. */
+  rcvBufMax = 0;
 
   // Application side.
   owner: TcpOwner | null = null;

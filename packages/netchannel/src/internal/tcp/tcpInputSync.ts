@@ -7,6 +7,7 @@
  * out-of-order data), and FIN. Runs on the connection's thread.
  */
 import { TH_ACK, TH_FIN, TH_RST, TH_SYN, TOF_SACK, TOF_TS } from '../wire/tcp.js';
+import { growReceiveRing } from './bufferGrowth.js';
 import { DUPTHRESH, dupAckInRecovery, enterRecovery, lossDetected, lostRetransmit, newAck } from './tcpCongestion.js';
 import { respondRst, retransmitAt, setPersist, tcpOutput } from './tcpOutput.js';
 import { currentRto, rttSample } from './tcpRtt.js';
@@ -337,6 +338,8 @@ function textInput(sh: TcpShared, tp: Tcb): void {
     tp.flags |= TF_ACKNOW;
     return;
   }
+  // Data piling up past half the ring: the application reads in bursts or the path is long — open a bigger window.
+  if (rcv.readable + rel + seg.dataLen > rcv.cap / 2) growReceiveRing(sh.core.pool, tp);
   const len = Math.min(seg.dataLen, rcv.space - rel);
   if (len <= 0) {
     tp.flags |= TF_ACKNOW;

@@ -11,6 +11,7 @@ import type { IpOutput } from '../ipOutput.js';
 import type { IpProtocol } from '../ipProtocol.js';
 import type { Netif } from '../netif.js';
 import type { StackCore } from '../stackCore.js';
+import { INITIAL_RING_BYTES } from './bufferGrowth.js';
 import { IsnGenerator } from './isn.js';
 import { RecvBuffer } from './recvBuffer.js';
 import { SendBuffer } from './sendBuffer.js';
@@ -93,14 +94,15 @@ export class TcpLayer implements IpProtocol {
    */
   prepare(tp: Tcb, mtu: number): void {
     const cfg = this.sh.cfg;
-    tp.rcvBufCap = BufferArena.blockSize(tp.rcvBufBytes);
+    tp.rcvBufMax = BufferArena.blockSize(tp.rcvBufBytes);
+    tp.rcvBufCap = Math.min(tp.rcvBufMax, INITIAL_RING_BYTES);
     tp.mssOffer = mtu - 40;
     tp.mss = Math.min(tp.mssOffer, 536);
     tp.maxseg = tp.mss;
     if (cfg.windowScaling) {
       tp.flags |= TF_REQ_SCALE;
       let shift = 0;
-      while (shift < MAX_SHIFT && 65535 * 2 ** shift < tp.rcvBufCap) shift++;
+      while (shift < MAX_SHIFT && 65535 * 2 ** shift < tp.rcvBufMax) shift++;
       tp.rcvScale = shift;
     }
     if (cfg.timestamps) tp.flags |= TF_REQ_TSTMP;
@@ -108,14 +110,16 @@ export class TcpLayer implements IpProtocol {
   }
 
   /**
-   * Gives `tp` its send and receive rings. Passive connections get them only
-   * once established, so a SYN flood holds no buffer memory. Returns false
-   * when the arena is full.
+   * Gives `tp` its send and receive rings, at their starting size (they grow
+   * with use: bufferGrowth.ts). Passive connections get them only once
+   * established, so a SYN flood holds no buffer memory. Returns false when the
+   * arena is full.
    */
   allocateBuffers(tp: Tcb): boolean {
     if (tp.snd !== null) return true;
     const arena = this.core.pool.arena;
-    const sndCap = BufferArena.blockSize(tp.sndBufBytes);
+    tp.sndBufMax = BufferArena.blockSize(tp.sndBufBytes);
+    const sndCap = Math.min(tp.sndBufMax, INITIAL_RING_BYTES);
     const s = arena.alloc(sndCap);
     if (s < 0) return false;
     const r = arena.alloc(tp.rcvBufCap);

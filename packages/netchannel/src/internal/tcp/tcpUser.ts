@@ -3,6 +3,7 @@
  * RECEIVE, CLOSE, ABORT — plus shutdown, as the socket layer needs them.
  * Hot-path calls return byte counts or negative errno numbers.
  */
+import { growSendRing } from './bufferGrowth.js';
 import type { TcpLayer } from './tcpLayer.js';
 import { startSequences } from './tcpInput.js';
 import { sendReset, tcpOutput } from './tcpOutput.js';
@@ -102,7 +103,9 @@ export function tcpSend(layer: TcpLayer, tp: Tcb, src: Uint8Array, off: number, 
   if (tp.state === TCPS_SYN_SENT || tp.state === TCPS_SYN_RECEIVED) return EAGAIN;
   if (tp.state !== TCPS_ESTABLISHED && tp.state !== TCPS_CLOSE_WAIT) return tp.state === TCPS_CLOSED && tp.snd === null ? ENOTCONN : EPIPE;
   if (len === 0) return 0;
-  const n = tp.snd!.append(src, off, len);
+  const snd = tp.snd!;
+  if (len > snd.space) growSendRing(layer.core.pool, tp, snd.len + len);
+  const n = snd.append(src, off, len);
   if (n === 0) return EAGAIN;
   tcpOutput(layer.sh, tp);
   return n;

@@ -1,0 +1,50 @@
+/**
+ * Socket rings that grow while a connection needs them. SO_SNDBUF and
+ * SO_RCVBUF are limits, as on Linux, not allocations: a connection's rings
+ * start at INITIAL_RING_BYTES and double (up to the limit) when the
+ * application writes more than the send ring holds, or when received data
+ * fills more than half the receive ring. An idle or request/response
+ * connection keeps 32 KiB of arena memory; a bulk transfer soon has its full
+ * window. When the arena has no bigger block the ring simply stays as it is.
+ *
+ * Growing the receive ring only ever opens the window, never shrinks it
+ * (RFC 9293 §3.8.6.2.2); the window scale in the SYN is sized for the limit.
+ */
+import type { MbufPool } from '../../mbufPool.js';
+import type { Tcb } from './tcb.js';
+
+/** Size a connection's send and receive rings start with, bytes (a power of two). */
+export const INITIAL_RING_BYTES = 16 * 1024;
+
+/** The block size at least `bytes` and at least twice `cap`, capped at `max`. */
+function nextCap(cap: number, bytes: number, max: number): number {
+  let c = cap * 2;
+  while (c < bytes && c < max) c *= 2;
+  return Math.min(c, max);
+}
+
+/** Moves `tp`'s receive ring to a block twice its size (within SO_RCVBUF); false when it is at the limit or the arena is full. */
+export function growReceiveRing(pool: MbufPool, tp: Tcb): boolean {
+  const rcv = tp.rcv;
+  if (rcv === null || rcv.cap >= tp.rcvBufMax) return false;
+  const cap = nextCap(rcv.cap, 0, tp.rcvBufMax);
+  const at = pool.arena.alloc(cap);
+  if (at < 0) return false;
+  const old = rcv.base;
+  rcv.moveTo(at, cap);
+  pool.arena.release(old);
+  return true;
+}
+
+/** Grows `tp`'s send ring towards holding `bytes` (within SO_SNDBUF); false when it is at the limit or the arena is full. */
+export function growSendRing(pool: MbufPool, tp: Tcb, bytes: number): boolean {
+  const snd = tp.snd;
+  if (snd === null || snd.cap >= tp.sndBufMax) return false;
+  const cap = nextCap(snd.cap, bytes, tp.sndBufMax);
+  const at = pool.arena.alloc(cap);
+  if (at < 0) return false;
+  const old = snd.base;
+  snd.moveTo(at, cap);
+  pool.arena.release(old);
+  return true;
+}
