@@ -25,7 +25,7 @@ export { parseCommandLine, splitWords } from './loader/cmdline.js';
 export type { CommandLine } from './loader/cmdline.js';
 export { format, inspect } from './console/format.js';
 export type { BlockDevice } from './drivers/blockDevice.js';
-export type { NetDevice, NetReceiver } from './drivers/netDevice.js';
+export type { MbufReceiver, NetDevice, NetReceiver, NetRxStats, RxMbufPool } from './drivers/netDevice.js';
 export { NET_ERRNO } from './drivers/netDevice.js';
 export type { IoWaitPolicy } from './drivers/ioWait.js';
 export type { RandomSource } from './drivers/randomGenerator.js';

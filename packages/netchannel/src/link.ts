@@ -31,6 +31,25 @@ export interface Link {
    */
   readonly minFrameLength?: number;
   /**
+   * True when the link fills in TCP and UDP checksums itself (virtio-net's
+   * VIRTIO_NET_F_CSUM): the stack then leaves them partial and sends such
+   * frames through `transmitOffload`. Read when the link is attached (to turn
+   * partial checksums on) and again for every frame (a link may lose the
+   * capability, e.g. when its device renegotiates; the stack then completes
+   * the checksum in software). Omitted or false: the stack computes every
+   * checksum, as it does for createLinkPair and the impairment shim.
+   */
+  readonly txChecksumOffload?: boolean;
+  /**
+   * Sends one frame like `transmit`, asking the link to compute the Internet
+   * checksum over `frame[offset+csumStart, offset+length)` and store it at
+   * `offset+csumStart+csumOffset` (virtio-net's NEEDS_CSUM with csum_start and
+   * csum_offset; the field already holds the folded pseudo-header sum). Only
+   * called while `txChecksumOffload` is true. Returns 0 or a negative errno,
+   * -EINVAL for metadata outside the frame. Never throws.
+   */
+  transmitOffload?(frame: Uint8Array, offset: number, length: number, csumStart: number, csumOffset: number): number;
+  /**
    * Sends one frame held in `frame[offset, offset+length)`; the bytes are valid
    * only during the call. Returns 0 when the frame was accepted (it may still be
    * lost, as on any network) or a negative errno (-ENOBUFS when a queue is full,

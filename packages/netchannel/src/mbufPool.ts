@@ -44,6 +44,13 @@ export class MbufPool {
   private readonly nextM: Int32Array;
   private readonly freeStack: Int32Array;
   private readonly isFree: Uint8Array;
+  /**
+   * 1 while the mbuf holds an IPv4 TCP or UDP packet whose transport checksum
+   * field holds only the folded pseudo-header sum (Linux's CHECKSUM_PARTIAL):
+   * the link fills it in (virtio-net NEEDS_CSUM), or the interface completes
+   * it in software before the frame leaves. Cleared by alloc.
+   */
+  private readonly partial: Uint8Array;
   private freeTop: number;
   /** Times alloc found no free mbuf (the caller dropped a packet). */
   allocFailures = 0;
@@ -67,6 +74,7 @@ export class MbufPool {
     this.nextM = new Int32Array(count).fill(-1);
     this.freeStack = new Int32Array(count);
     this.isFree = new Uint8Array(count).fill(1);
+    this.partial = new Uint8Array(count);
     for (let i = 0; i < count; i++) this.freeStack[i] = count - 1 - i;
     this.freeTop = count;
     const arenaStart = count * MBUF_SIZE;
@@ -92,6 +100,7 @@ export class MbufPool {
     this.dataOff[m] = m * MBUF_SIZE + headroom;
     this.dataLen[m] = 0;
     this.nextM[m] = -1;
+    this.partial[m] = 0;
     const used = this.capacity - this.freeTop;
     if (used > this.highWater) this.highWater = used;
     return m;
@@ -133,6 +142,16 @@ export class MbufPool {
   /** Offset in `bytes` where the mbuf's storage begins. */
   storage(m: number): number {
     return m * MBUF_SIZE;
+  }
+
+  /** Whether `m`'s transport checksum is still partial (see the field's comment); the output path reads it. */
+  csumPartial(m: number): boolean {
+    return this.partial[m] === 1;
+  }
+
+  /** Marks `m`'s transport checksum partial (true) or complete (false). */
+  setCsumPartial(m: number, partial: boolean): void {
+    this.partial[m] = partial ? 1 : 0;
   }
 
   /** Next mbuf in the chain, or -1. */

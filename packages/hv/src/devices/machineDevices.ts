@@ -92,7 +92,7 @@ export class PreparedDevices {
       if (pcap) this.pcaps.push(pcap);
       const backend = await openNetBackend(n, log);
       this.nets.push(backend);
-      factories.push((w) => createNetDevice(backend, w, { mac, mtu, pcap, ...ev }).device);
+      factories.push((w) => createNetDevice(backend, w, { mac, mtu, pcap, ...ev, ...(n.offloads === false ? { offloads: false } : {}) }).device);
     }
   }
 }

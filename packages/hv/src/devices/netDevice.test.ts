@@ -10,6 +10,7 @@ import {
   VIRTIO_NET_F_MRG_RXBUF,
   VIRTIO_NET_F_MTU,
   VIRTIO_NET_F_STATUS,
+  VIRTIO_NET_HDR_F_NEEDS_CSUM,
   VIRTIO_NET_HDR_LAYOUT as HDR,
   VIRTIO_NET_RECEIVEQ,
   VIRTIO_NET_S_LINK_UP,
@@ -19,18 +20,20 @@ import {
   featureBit,
 } from '@osv-ts/virtio';
 import type { VirtqueueDriver } from '@osv-ts/virtio/driver';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DeviceHarness } from '../testing/deviceHarness.js';
 import { FakeNetBackend } from '../testing/fakeNetBackend.js';
+import { internetChecksum, onesSum } from './netChecksum.js';
 import { createNetDevice, type NetModel } from './netDevice.js';
 
 const MAC = Uint8Array.of(0x52, 0x54, 0, 1, 2, 3);
 
-function setup(mtu = 1500) {
+function setup(mtu = 1500, offloads = false) {
   const backend = new FakeNetBackend();
   let model!: NetModel;
   const h = new DeviceHarness(1 << 21, (w) => {
-    const m = createNetDevice(backend, w, { mac: MAC, mtu });
+    const m = createNetDevice(backend, w, { mac: MAC, mtu, offloads });
     model = m.model;
     return m.device;
   });
@@ -49,12 +52,14 @@ function ethFrame(len: number, fill: number): Uint8Array {
 }
 
 /** Puts one transmit chain: a header (with `hdr` bytes) and the frame, split in two buffers. */
-function transmit(s: ReturnType<typeof setup>, frame: Uint8Array, hdr: Partial<Record<'flags' | 'gso_type', number>> = {}): void {
+function transmit(s: ReturnType<typeof setup>, frame: Uint8Array, hdr: Partial<Record<'flags' | 'gso_type' | 'csum_start' | 'csum_offset', number>> = {}): void {
   const { h, tx } = s;
   const at = h.dma.alloc(HDR.SIZE + frame.length, 16);
   h.mem.fill(0, at, at + HDR.SIZE);
   h.mem[at + HDR.flags.offset] = hdr.flags ?? 0;
   h.mem[at + HDR.gso_type.offset] = hdr.gso_type ?? 0;
+  new DataView(h.mem.buffer).setUint16(at + HDR.csum_start.offset, hdr.csum_start ?? 0, true);
+  new DataView(h.mem.buffer).setUint16(at + HDR.csum_offset.offset, hdr.csum_offset ?? 0, true);
   h.mem.set(frame, at + HDR.SIZE);
   tx.begin();
   tx.push(at, HDR.SIZE, false);
@@ -85,7 +90,7 @@ function received(s: ReturnType<typeof setup>, rx: VirtqueueDriver): { hdr: Uint
 }
 
 describe('virtio-net device (virtio 5.1)', () => {
-  it('offers MAC, STATUS and MTU but no offloads or mergeable buffers, with its configuration', () => {
+  it('offers MAC, STATUS and MTU, and no offloads when they are turned off, with its configuration', () => {
     const s = setup(9000);
     const f = s.h.driver.features;
     for (const bit of [VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS, VIRTIO_NET_F_MTU]) expect(f & featureBit(bit)).not.toBe(0n);
@@ -108,7 +113,7 @@ describe('virtio-net device (virtio 5.1)', () => {
     expect(used).toEqual([0, 0, 0]);
   });
 
-  it('drops frames too short, too long, or asking for offloads that were never offered', () => {
+  it('drops frames too short, too long, or asking for offloads that were never offered (offloads off)', () => {
     const s = setup();
     transmit(s, ethFrame(13, 1));
     transmit(s, ethFrame(1519, 1));
@@ -180,5 +185,74 @@ describe('virtio-net device (virtio 5.1)', () => {
     expect(s.h.irqs).toBe(before + 1);
     expect(s.h.driver.ackInterrupt() & VIRTIO_MMIO_INT_CONFIG).toBe(VIRTIO_MMIO_INT_CONFIG);
     expect(s.h.driver.configRead16(CFG.status.offset) & VIRTIO_NET_S_LINK_UP).toBe(0);
+  });
+
+  it('offers CSUM by default and fills in checksums of NEEDS_CSUM frames before the backend sees them', () => {
+    const s = setup(1500, true);
+    expect(s.h.driver.features & featureBit(VIRTIO_NET_F_CSUM)).not.toBe(0n);
+    expect(s.h.driver.features & featureBit(VIRTIO_NET_F_MRG_RXBUF)).toBe(0n);
+    const ref = udpFrame(333);
+    const partial = ref.slice();
+    // The guest leaves the folded pseudo-header sum in the field, as Linux and netchannel do.
+    const l4 = 34;
+    const pseudo = onesSum(Uint8Array.of(...partial.subarray(26, 34), 0, 17, (partial.length - l4) >> 8, (partial.length - l4) & 0xff), 0, 12);
+    partial[l4 + 6] = pseudo >>> 8;
+    partial[l4 + 7] = pseudo & 0xff;
+    transmit(s, partial, { flags: VIRTIO_NET_HDR_F_NEEDS_CSUM, csum_start: l4, csum_offset: 6 });
+    expect(s.backend.sent).toEqual([ref]);
+    expect(s.model.stats.txChecksummed).toBe(1);
+  });
+
+  it('drops NEEDS_CSUM frames whose offsets leave the frame, and any segmentation request, without a reset', () => {
+    const s = setup(1500, true);
+    const f = udpFrame(20);
+    for (const [start, off] of [
+      [f.length, 0], // starts past the end
+      [34, f.length - 34 - 1], // field straddles the end
+      [65535, 65535], // both at their maximum
+      [4, 6], // inside the Ethernet header
+      [34, 65535],
+    ] as const) {
+      transmit(s, f, { flags: VIRTIO_NET_HDR_F_NEEDS_CSUM, csum_start: start, csum_offset: off });
+    }
+    transmit(s, f, { gso_type: 1 });
+    transmit(s, f, { gso_type: 0x81 });
+    expect(s.backend.sent).toEqual([]);
+    expect(s.model.stats.txBadOffload).toBe(7);
+    expect(s.h.needsReset()).toBe(false);
+    transmit(s, f, { flags: VIRTIO_NET_HDR_F_NEEDS_CSUM, csum_start: 34, csum_offset: f.length - 34 - 2 }); // the last two bytes: in range
+    expect(s.backend.sent.length).toBe(1);
+  });
+});
+
+/** An Ethernet/IPv4/UDP frame with `n` payload bytes and correct checksums. */
+function udpFrame(n: number): Uint8Array {
+  const f = new Uint8Array(42 + n);
+  f.set([...MAC, ...MAC, 0x08, 0x00]);
+  f.set([0x45, 0, (28 + n) >> 8, (28 + n) & 0xff, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 2, 15, 10, 0, 2, 2], 14);
+  const ipSum = internetChecksum(f, 14, 34);
+  f[24] = ipSum >> 8;
+  f[25] = ipSum & 0xff;
+  f.set([0x30, 0x39, 0, 53, (8 + n) >> 8, (8 + n) & 0xff, 0, 0], 34);
+  for (let i = 0; i < n; i++) f[42 + i] = (i * 31 + 7) & 0xff;
+  const pseudo = onesSum(Uint8Array.of(...f.subarray(26, 34), 0, 17, (8 + n) >> 8, (8 + n) & 0xff), 0, 12);
+  const sum = internetChecksum(f, 34, f.length, pseudo) || 0xffff;
+  f[40] = sum >> 8;
+  f[41] = sum & 0xff;
+  return f;
+}
+
+describe('the device-side Internet checksum (netChecksum.ts)', () => {
+  it('equals a plain 16-bit word sum for every alignment, length and content', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 1600 }), fc.nat(7), fc.nat(0xffff), (bytes, shift, acc) => {
+        const b = new Uint8Array(bytes.length + 8).subarray(shift, shift + bytes.length);
+        b.set(bytes);
+        let s = acc;
+        for (let i = 0; i < b.length; i += 2) s += (b[i]! << 8) | (i + 1 < b.length ? b[i + 1]! : 0);
+        while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+        expect(onesSum(b, 0, b.length, acc)).toBe(s);
+      }),
+    );
   });
 });

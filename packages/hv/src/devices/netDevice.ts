@@ -1,15 +1,21 @@
 /**
  * virtio-net (virtio-v1.2 section 5.1) at the frame level: one receive and
  * one transmit queue, a MAC address, link status and an MTU, over a
- * NetBackend. No checksum or segmentation offload is offered, and no
- * mergeable receive buffers: every frame in either direction is a 12-byte
- * virtio_net_hdr (VERSION_1 layout) followed by the Ethernet frame, in one
- * chain.
+ * NetBackend. Transmit checksum offload (VIRTIO_NET_F_CSUM) is offered
+ * unless the options turn offloads off: a frame whose header says
+ * NEEDS_CSUM gets its checksum computed here (netChecksum.ts) before the
+ * backend sees it, so backends only ever see ordinary frames. No
+ * segmentation offload (TSO), no receive offloads (GUEST_CSUM, GUEST_TSO4)
+ * and no mergeable receive buffers are offered: every frame in either
+ * direction is a 12-byte virtio_net_hdr (VERSION_1 layout) followed by the
+ * Ethernet frame, in one chain.
  *
  * Against a hostile guest: a transmit chain shorter than the header is a
  * protocol violation (DEVICE_NEEDS_RESET, as in QEMU). Frames shorter than
- * an Ethernet header or longer than the MTU allows, and headers asking for
- * offloads that were never offered, are dropped and counted. A receive
+ * an Ethernet header or longer than the MTU allows, headers asking for
+ * offloads that were not negotiated (NEEDS_CSUM without CSUM, any gso_type),
+ * and NEEDS_CSUM with csum_start/csum_offset outside the frame are dropped,
+ * counted and logged. A receive
  * buffer too small for the frame is returned with used length 0 and the
  * frame dropped. Received frames wait in a bounded FrameQueue while the guest
  * has no receive buffers (or is not yet, or no longer, DRIVER_OK); when it
@@ -18,6 +24,7 @@
 import {
   VIRTIO_ID_NET,
   VIRTIO_NET_CONFIG_LAYOUT,
+  VIRTIO_NET_F_CSUM,
   VIRTIO_NET_F_MAC,
   VIRTIO_NET_F_MTU,
   VIRTIO_NET_F_STATUS,
@@ -33,6 +40,7 @@ import { ConfigSpace, VIRTQ_EMPTY, type VirtioDeviceModel, type VirtioTransport,
 import type { NetBackend } from './netBackend.js';
 import type { PcapWriter } from './pcapWriter.js';
 import { FrameQueue } from './frameQueue.js';
+import { completeChecksum } from './netChecksum.js';
 import { VirtioMmioDevice, type DeviceWiring } from './virtioMmioDevice.js';
 
 /** Bytes of an Ethernet header (destination, source, EtherType). */
@@ -58,6 +66,8 @@ export interface NetDeviceOptions {
   readonly pcap?: PcapWriter | null;
   /** Offer VIRTIO_F_EVENT_IDX (default true). */
   readonly eventIdx?: boolean;
+  /** Offer the offloads this device implements, VIRTIO_NET_F_CSUM (default true; `--net ...,offloads=off` clears it). */
+  readonly offloads?: boolean;
 }
 
 /** Counters, for tests and diagnostics. */
@@ -66,15 +76,19 @@ export interface NetStats {
   txDropped: number;
   rxFrames: number;
   rxDropped: number;
+  /** Transmitted frames whose checksum the device computed (NEEDS_CSUM). */
+  txChecksummed: number;
+  /** Transmitted frames dropped for offload metadata (not negotiated, or out of range). */
+  txBadOffload: number;
 }
 
 /** The virtio-net device model. */
 export class NetModel implements VirtioDeviceModel {
   readonly deviceId = VIRTIO_ID_NET;
-  readonly features = featureBit(VIRTIO_NET_F_MAC) | featureBit(VIRTIO_NET_F_STATUS) | featureBit(VIRTIO_NET_F_MTU);
+  readonly features: bigint;
   readonly queueCount = 2;
   readonly configSize = VIRTIO_NET_CONFIG_LAYOUT.SIZE;
-  readonly stats: NetStats = { txFrames: 0, txDropped: 0, rxFrames: 0, rxDropped: 0 };
+  readonly stats: NetStats = { txFrames: 0, txDropped: 0, rxFrames: 0, rxDropped: 0, txChecksummed: 0, txBadOffload: 0 };
   readonly mtu: number;
   private readonly maxFrame: number;
   private readonly config = new ConfigSpace(VIRTIO_NET_CONFIG_LAYOUT);
@@ -91,6 +105,8 @@ export class NetModel implements VirtioDeviceModel {
     private readonly backend: NetBackend,
     options: NetDeviceOptions,
   ) {
+    this.features =
+      featureBit(VIRTIO_NET_F_MAC) | featureBit(VIRTIO_NET_F_STATUS) | featureBit(VIRTIO_NET_F_MTU) | (options.offloads === false ? 0n : featureBit(VIRTIO_NET_F_CSUM));
     this.mtu = options.mtu ?? DEFAULT_MTU;
     this.maxFrame = this.mtu + ETH_HLEN + VLAN_HLEN;
     this.txFrame = new Uint8Array(this.maxFrame);
@@ -159,17 +175,31 @@ export class NetModel implements VirtioDeviceModel {
       return false;
     }
     const length = c.readableBytes - HDR.SIZE;
-    c.read(this.hdr);
-    const offload = (this.hdr[HDR.flags.offset]! & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0 || this.hdr[HDR.gso_type.offset] !== VIRTIO_NET_HDR_GSO_NONE;
-    if (offload || length < ETH_HLEN || length > this.maxFrame) {
-      this.stats.txDropped++;
-      this.transport?.log(offload ? 'transmitted frame asks for checksum or segmentation offload, which was not offered; dropped' : `transmitted frame of ${length} bytes is outside ${ETH_HLEN}..${this.maxFrame}; dropped`);
-      return true;
-    }
+    const h = this.hdr;
+    c.read(h);
+    if (length < ETH_HLEN || length > this.maxFrame) return this.dropTx(`transmitted frame of ${length} bytes is outside ${ETH_HLEN}..${this.maxFrame}; dropped`, false);
+    if (h[HDR.gso_type.offset] !== VIRTIO_NET_HDR_GSO_NONE) return this.dropTx(`transmitted frame asks for segmentation offload (gso_type ${h[HDR.gso_type.offset]}), which was not offered; dropped`, true);
+    const needsCsum = (h[HDR.flags.offset]! & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0;
+    if (needsCsum && this.transport?.hasFeature(VIRTIO_NET_F_CSUM) !== true) return this.dropTx('transmitted frame asks for checksum offload, which was not negotiated; dropped', true);
     c.read(this.txFrame, HDR.SIZE);
+    if (needsCsum) {
+      const start = h[HDR.csum_start.offset]! | (h[HDR.csum_start.offset + 1]! << 8); // le16
+      const offset = h[HDR.csum_offset.offset]! | (h[HDR.csum_offset.offset + 1]! << 8); // le16
+      const bad = completeChecksum(this.txFrame, length, start, offset, ETH_HLEN);
+      if (bad !== null) return this.dropTx(`transmitted frame's checksum offload: ${bad}; dropped`, true);
+      this.stats.txChecksummed++;
+    }
     this.pcap?.record(this.txFrame, 0, length);
     if (this.backend.send(this.txFrame, 0, length)) this.stats.txFrames++;
     else this.stats.txDropped++;
+    return true;
+  }
+
+  /** Drops a transmitted frame (the chain itself was fine): counted and logged. Returns true (the ring goes on). */
+  private dropTx(why: string, offload: boolean): boolean {
+    this.stats.txDropped++;
+    if (offload) this.stats.txBadOffload++;
+    this.transport?.log(why);
     return true;
   }
 

@@ -1,7 +1,9 @@
 /**
- * `--net none|stream:PATH[,mac=MAC][,mtu=N][,dump=FILE]`: which backend a
- * network device uses, its MAC address and MTU, and an optional pcap of its
- * traffic (`--net-dump FILE` after a `--net` sets `dump` for it).
+ * `--net none|stream:PATH[,mac=MAC][,mtu=N][,dump=FILE][,offloads=on|off]`:
+ * which backend a network device uses, its MAC address and MTU, an optional
+ * pcap of its traffic (`--net-dump FILE` after a `--net` sets `dump` for it),
+ * and whether the device offers its offloads (transmit checksum; default on —
+ * off is for comparisons, and for guests that must not see them).
  *
  *   user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...
  *                  the built-in NAT gateway (src/net): DHCP, DNS, outbound
@@ -33,7 +35,12 @@ export interface NetOptions {
   readonly mtu?: number;
   /** Write every frame sent and received to this pcap file. */
   readonly dump?: string;
+  /** Offer the device's offloads (default true). */
+  readonly offloads?: boolean;
 }
+
+/** Suboptions of the device itself rather than of its backend. */
+const DEVICE_OPTION = /^(mac|mtu|dump|offloads)=/;
 
 /** The first MAC address handed out (QEMU's): locally administered, unicast. */
 const BASE_MAC = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56] as const;
@@ -47,9 +54,9 @@ export function parseNetSpec(spec: string): NetOptions {
   if (backend !== 'none' && backend !== 'user' && !/^stream:.+/.test(backend ?? '') && switchName(backend ?? '') === null) {
     throw new HvError('BAD_OPTION', `--net '${spec}': unknown backend '${backend ?? ''}' (known: user, switch:NAME, none, stream:PATH)`);
   }
-  const out: { backend: string; user?: UserNetOptions; mac?: string; mtu?: number; dump?: string } = { backend: backend! };
-  const deviceParts = parts.filter((p) => /^(mac|mtu|dump)=/.test(p));
-  if (backend === 'user') out.user = parseUserNetOptions(parts.filter((p) => !/^(mac|mtu|dump)=/.test(p)).join(','));
+  const out: { backend: string; user?: UserNetOptions; mac?: string; mtu?: number; dump?: string; offloads?: boolean } = { backend: backend! };
+  const deviceParts = parts.filter((p) => DEVICE_OPTION.test(p));
+  if (backend === 'user') out.user = parseUserNetOptions(parts.filter((p) => !DEVICE_OPTION.test(p)).join(','));
   for (const part of backend === 'user' ? deviceParts : parts) {
     const eq = part.indexOf('=');
     const key = eq < 0 ? part : part.slice(0, eq);
@@ -57,7 +64,8 @@ export function parseNetSpec(spec: string): NetOptions {
     if (key === 'mac' && value) out.mac = value;
     else if (key === 'mtu' && /^\d+$/.test(value)) out.mtu = Number(value);
     else if (key === 'dump' && value) out.dump = value;
-    else throw new HvError('BAD_OPTION', `--net '${spec}': unknown or incomplete option '${part}' (known: mac=MAC, mtu=N, dump=FILE)`);
+    else if (key === 'offloads' && (value === 'on' || value === 'off')) out.offloads = value === 'on';
+    else throw new HvError('BAD_OPTION', `--net '${spec}': unknown or incomplete option '${part}' (known: mac=MAC, mtu=N, dump=FILE, offloads=on|off)`);
   }
   return out;
 }

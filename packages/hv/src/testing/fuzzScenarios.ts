@@ -19,6 +19,7 @@ import {
   VIRTIO_BLK_F_FLUSH,
   VIRTIO_BLK_F_WRITE_ZEROES,
   VIRTIO_BLK_T_GET_ID,
+  VIRTIO_NET_F_CSUM,
   VIRTIO_NET_F_MAC,
   VIRTIO_NET_F_MTU,
   VIRTIO_NET_F_STATUS,
@@ -247,7 +248,10 @@ export function entropyScenario(): Scenario {
   };
 }
 
-/** virtio-net with a scripted backend. */
+/** A number as two little-endian bytes (virtio's le16). */
+const le16 = (v: number): number[] => [v & 0xff, v >>> 8];
+
+/** virtio-net with a scripted backend; CSUM negotiated, offload fields random and often absurd. */
 export function netScenario(): Scenario {
   const backend = new FakeNetBackend();
   let model: NetModel | undefined;
@@ -256,21 +260,26 @@ export function netScenario(): Scenario {
     hdr: fc.oneof({ weight: 15, arbitrary: fc.constant(12) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 20 }) }),
     len: fc.integer({ min: 0, max: 2000 }),
     split: fc.boolean(),
-    flags: rare(255),
+    // NEEDS_CSUM often, so the device's range checks of csum_start/csum_offset get exercised.
+    flags: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 3, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.nat(255) }),
     gso: rare(255),
+    hdrLen: rare(65535),
+    gsoSize: rare(65535),
+    csumStart: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 2100 }) }, { weight: 1, arbitrary: fc.nat(65535) }),
+    csumOffset: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 40 }) }, { weight: 1, arbitrary: fc.nat(65535) }),
     offs,
     kick: fc.boolean(),
   });
   const rxArb = fc.record({ lens: fc.array(fc.integer({ min: 1, max: 2000 }), { minLength: 1, maxLength: 2 }), readable: fc.boolean(), offs, kick: fc.boolean() });
   return {
     name: 'net',
-    features: featureBit(VIRTIO_NET_F_MAC) | featureBit(VIRTIO_NET_F_STATUS) | featureBit(VIRTIO_NET_F_MTU),
+    features: featureBit(VIRTIO_NET_F_MAC) | featureBit(VIRTIO_NET_F_STATUS) | featureBit(VIRTIO_NET_F_MTU) | featureBit(VIRTIO_NET_F_CSUM),
     queues: [0, 1],
     request: fc.oneof(
       frameArb.map((r) => ({
         q: 1,
         segs: r.split && r.len > 0 ? [seg(r.offs[0]!, r.hdr, false), seg(r.offs[1]!, r.len, false)] : [seg(r.offs[0]!, r.hdr + r.len, false)],
-        bytes: [r.flags, r.gso],
+        bytes: [r.flags, r.gso, ...le16(r.hdrLen), ...le16(r.gsoSize), ...le16(r.csumStart), ...le16(r.csumOffset)],
         kick: r.kick,
       })),
       rxArb.map((r) => ({ q: 0, segs: [...(r.readable ? [seg(r.offs[5]!, 12, false)] : []), ...r.lens.map((l, i) => seg(r.offs[i]!, l, true))], bytes: [], kick: r.kick })),
@@ -311,6 +320,8 @@ export function netScenario(): Scenario {
       add(into, 'frames dropped on transmit', st.txDropped);
       add(into, 'frames received', st.rxFrames);
       add(into, 'frames dropped on receive', st.rxDropped);
+      add(into, 'checksums filled in (NEEDS_CSUM)', st.txChecksummed);
+      add(into, 'frames dropped for bad offload metadata', st.txBadOffload);
       add(into, 'DEVICE_NEEDS_RESET', resets(h));
     },
   };

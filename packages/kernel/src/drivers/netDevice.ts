@@ -16,6 +16,46 @@ export interface NetReceiver {
   receiveFrame(frame: Uint8Array, offset: number, length: number): void;
 }
 
+/**
+ * The network stack's packet pool, as far as a driver receiving straight
+ * into it needs it (netchannel's MbufPool has this shape). `bytes` must be a
+ * view of guest memory: the driver posts `bytes.byteOffset + storage(m)` as
+ * a guest-physical address.
+ */
+export interface RxMbufPool {
+  /** The pool's region; mbuf offsets index it. */
+  readonly bytes: Uint8Array;
+  /** A free mbuf (its storage is the driver's until handed over or freed), or -1 when none is free. */
+  alloc(headroom?: number): number;
+  /** Returns an mbuf the driver took and did not hand over. */
+  free(m: number): void;
+  /** Offset in `bytes` where mbuf `m`'s storage begins. */
+  storage(m: number): number;
+  /** Sets `m`'s data window (offset in `bytes`, length). */
+  setData(m: number, off: number, len: number): void;
+}
+
+/** Zero-copy receive into a network stack's mbufs (see NetDevice.setMbufReceiver). */
+export interface MbufReceiver {
+  readonly pool: RxMbufPool;
+  /** Bytes of storage per mbuf (netchannel's MBUF_SIZE). */
+  readonly mbufBytes: number;
+  /** Takes mbuf `m`, whose data window holds one whole Ethernet frame; owns it from then on. Must not throw. */
+  inputMbuf(m: number): void;
+}
+
+/** Receive counters of a device. */
+export interface NetRxStats {
+  /** Frames handed over in the mbuf the device wrote (no copy). */
+  zeroCopy: number;
+  /** Frames copied out of a driver buffer (a receiver or receive() waiter, or a buffer posted before the stack came). */
+  copied: number;
+  /** Frames too short to be Ethernet, dropped. */
+  dropped: number;
+  /** Times a receive slot stayed empty because the pool had no free mbuf (refilled later). */
+  refillFailures: number;
+}
+
 /** Linux errno values transmit() returns, negated. */
 export const NET_ERRNO = {
   EINVAL: 22,
@@ -42,6 +82,36 @@ export interface NetDevice {
    * buffer is in flight). Never throws.
    */
   transmit(frame: Uint8Array, offset?: number, length?: number): number;
+  /**
+   * True when the device computes TCP/UDP checksums for `transmitOffload`
+   * (VIRTIO_NET_F_CSUM negotiated): netchannel's Link capability.
+   */
+  readonly txChecksumOffload: boolean;
+  /**
+   * Sends a frame like transmit(), with the device asked to compute the
+   * Internet checksum over `[csumStart, length)` of the frame and store it at
+   * `csumStart + csumOffset` (the field holds the pseudo-header sum). Returns
+   * 0, or the negative errnos of transmit(), or -EINVAL when the offsets do
+   * not lie in the frame or checksum offload was not negotiated. Never throws.
+   */
+  transmitOffload(frame: Uint8Array, offset: number, length: number, csumStart: number, csumOffset: number): number;
+  /**
+   * Zero-copy receive: from now on the driver posts mbufs of `r.pool` as
+   * receive buffers and hands each received frame to `r.inputMbuf` in the
+   * mbuf the device wrote. Frames already received go to the receiver
+   * (copied) and the device is reset once, so every receive slot holds an
+   * mbuf from then on. When the pool runs dry, fewer buffers stay posted and
+   * the poller refills them as mbufs come back. null stops it (posted mbufs
+   * are freed as they come back). Returns false, changing nothing, when the
+   * pool is not in this device's guest memory, its mbufs cannot hold an
+   * MTU-sized frame with the virtio header, or mbufs of another pool are
+   * still posted.
+   */
+  setMbufReceiver(r: MbufReceiver | null): boolean;
+  /** Receive counters. */
+  readonly rxStats: NetRxStats;
+  /** mbufs of the stack's pool posted as receive buffers right now (in use in the pool, owned by the device). */
+  readonly postedMbufs: number;
   /**
    * Installs the one receiver of incoming frames (null removes it). While
    * one is installed the I/O poller keeps the receive ring drained.

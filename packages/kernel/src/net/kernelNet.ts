@@ -6,6 +6,13 @@
  * BSD-style sockets; a stack lives in one vCPU's realm, so sockets are used
  * from threads on vCPU 0.
  *
+ * Zero-copy receive: when the caller gives `packetMemory` (a region of guest
+ * memory), the stack's mbuf pool lives there and each device that accepts it
+ * (setMbufReceiver) receives straight into the stack's mbufs; otherwise the
+ * pool is a private ArrayBuffer and frames are copied in from the drivers'
+ * buffers. Transmit checksum offload needs nothing here: the device is the
+ * stack's Link, and its txChecksumOffload says whether it fills checksums.
+ *
  * Timers and the clock come from the caller (the scheduler's), so this file
  * does not know how the kernel sleeps. The netchannel module itself is the
  * image's (linked at run time from the module table, like a program's
@@ -27,6 +34,12 @@ export interface KernelNetDeps {
   readonly timers: TimerService;
   /** Randomness for sequence numbers and ports (the kernel's ChaCha20, seeded by virtio-rng). */
   readonly entropy: Entropy;
+  /**
+   * Guest memory for the stack's packet pool (mbufs and socket buffers), so
+   * devices can receive straight into mbufs; omitted: a private ArrayBuffer
+   * (frames are copied).
+   */
+  readonly packetMemory?: { readonly memory: SharedArrayBuffer; readonly byteOffset: number; readonly byteLength: number };
 }
 
 /** An interface and how it got its address. */
@@ -36,6 +49,8 @@ export interface KernelNetInterface {
   readonly dhcp: DhcpClient;
   /** The DHCP lease once bound, else null. */
   lease: DhcpLease | null;
+  /** Whether the device receives straight into the stack's mbufs. */
+  readonly zeroCopy: boolean;
 }
 
 /** The machine's network. */
@@ -49,10 +64,16 @@ export interface KernelNet {
 /** Builds the stack over `devices` and starts DHCP on each. */
 export function startNetworking(devices: readonly NetDevice[], deps: KernelNetDeps): KernelNet {
   const nc = deps.netchannel;
-  const stack = new nc.NetStack({ clock: deps.clock, timers: deps.timers, entropy: deps.entropy });
+  const stack = new nc.NetStack({
+    clock: deps.clock,
+    timers: deps.timers,
+    entropy: deps.entropy,
+    ...(deps.packetMemory ? { memory: deps.packetMemory } : {}),
+  });
   const interfaces: KernelNetInterface[] = devices.map((device) => {
     const iface = stack.addInterface(device);
-    return { device, iface, dhcp: new nc.DhcpClient(stack, iface), lease: null };
+    const zeroCopy = device.setMbufReceiver({ pool: stack.pool, mbufBytes: nc.MBUF_SIZE, inputMbuf: (m) => iface.inputMbuf(m) });
+    return { device, iface, dhcp: new nc.DhcpClient(stack, iface), lease: null, zeroCopy };
   });
   const started = interfaces.map((k) =>
     k.device.linkUp

@@ -1,8 +1,10 @@
 /**
  * `net()` for programs: the machine's network, started on first use on
  * vCPU 0 (where the network devices' drivers live), over the netchannel
- * module the image carries.
+ * module the image carries. Its packet pool is physically contiguous guest
+ * memory from the mmu's page allocator, so the drivers receive into mbufs.
  */
+import type { Mmu } from '@osv-ts/mmu';
 import { deviceRegistry } from '../drivers/deviceRegistry.js';
 import { KernelError } from '../errors.js';
 import { kernel } from '../kernelState.js';
@@ -11,6 +13,10 @@ import { msClock, schedTimers } from './schedTimers.js';
 import { settleWakes, tracked } from './trackedSockets.js';
 
 const NETCHANNEL = '@osv-ts/netchannel';
+/** Packet memory: an eighth of RAM, at most 32 MiB (netchannel's own default), at least 4 MiB. */
+const PACKET_MEMORY_MAX_ORDER = 13; // 2^13 pages of 4 KiB
+const PACKET_MEMORY_MIN_ORDER = 10;
+const PAGE_BYTES = 4096;
 let network: KernelNet | undefined;
 
 /**
@@ -34,6 +40,7 @@ export function kernelNet(): KernelNet {
     clock: msClock(() => k.cpu.hw.monotonicNs()),
     timers: schedTimers(k.sched),
     entropy: { random32: () => reg.random.random32() },
+    ...packetMemory(k.cpu.hw.memory, k.mmu, k.boot.memoryBytes),
   });
   network = {
     stack: tracked(raw.stack, track, nc),
@@ -41,4 +48,19 @@ export function kernelNet(): KernelNet {
     configured: (ms) => track(raw.configured(ms)),
   };
   return network;
+}
+
+/**
+ * A physically contiguous region for the stack's packet pool, the largest
+ * the page allocator gives between 4 and 32 MiB (and at most an eighth of
+ * RAM); none (frames are then copied) when even 4 MiB is not to be had.
+ */
+function packetMemory(memory: SharedArrayBuffer, mmu: Mmu, ramBytes: number): { packetMemory?: { memory: SharedArrayBuffer; byteOffset: number; byteLength: number } } {
+  let order = PACKET_MEMORY_MAX_ORDER;
+  while (order > PACKET_MEMORY_MIN_ORDER && PAGE_BYTES * 2 ** order > ramBytes / 8) order--;
+  for (; order >= PACKET_MEMORY_MIN_ORDER; order--) {
+    const phys = mmu.pages.allocContiguous(order, 'other');
+    if (phys >= 0) return { packetMemory: { memory, byteOffset: phys, byteLength: PAGE_BYTES * 2 ** order } };
+  }
+  return {};
 }

@@ -10,6 +10,7 @@ import type { Netif } from './netif.js';
 import type { StackCore } from './stackCore.js';
 import { copyBytes, put16, put32 } from './wire/bytes.js';
 import { checksum } from './wire/checksum.js';
+import { completeChecksum } from './txChecksum.js';
 import { INADDR_BROADCAST, IP_DST, IP_HDR_LEN, IP_ID, IP_LEN, IP_MF, IP_OFF, IP_P, IP_SRC, IP_SUM, IP_TOS, IP_TTL, IP_VHL, IPDEFTTL } from './wire/ipv4.js';
 
 /** Negative errno: no route to the destination. */
@@ -94,6 +95,8 @@ export class IpOutput {
     }
     const len = pool.len(m);
     if (len + IP_HDR_LEN > nif.mtu) {
+      // A checksum over all fragments is nobody's to offload: finish it here.
+      if (pool.csumPartial(m)) completeChecksum(pool.bytes, pool.off(m), len, protocol);
       const r = this.fragment(nif, pool.bytes, pool.off(m), len, src, dst, protocol, tos);
       pool.freeChain(m);
       return r;

@@ -8,7 +8,8 @@ import { ArpCache, type ArpConfig, type ArpHost } from './arpCache.js';
 import type { FrameSink, StackCore } from './stackCore.js';
 import { get16 } from './wire/bytes.js';
 import { ETH_DST, ETH_SRC, ETH_TYPE, ETHER_ADDR_LEN, ETHER_HDR_LEN, ETHERTYPE_ARP, ETHERTYPE_IP } from './wire/ethernet.js';
-import { INADDR_BROADCAST } from './wire/ipv4.js';
+import { INADDR_BROADCAST, IP_LEN, IP_P, IP_VHL } from './wire/ipv4.js';
+import { checksumFieldOffset, completeChecksum } from './txChecksum.js';
 
 /** Headroom of received frames, bytes. */
 const NET_IP_ALIGN = 2;
@@ -50,6 +51,7 @@ export class Netif implements LinkReceiver, FrameSink, ArpHost {
     // At most a minimum Ethernet frame: the padding goes into the mbuf's tailroom.
     this.minFrame = Math.max(0, Math.min(link?.minFrameLength ?? 0, 64));
     this.arp = link ? new ArpCache(core, this, arpConfig) : null;
+    if (link?.txChecksumOffload === true && link.transmitOffload !== undefined) core.txCsumPartial = true;
     link?.setReceiver(this);
   }
 
@@ -131,6 +133,9 @@ export class Netif implements LinkReceiver, FrameSink, ArpHost {
    */
   outputIp(m: number, nextHop: number): number {
     if (this.link === null) {
+      // Loopback input verifies checksums like any other: finish a partial one.
+      const pool = this.core.pool;
+      if (pool.csumPartial(m)) completePartial(pool.bytes, pool.off(m));
       this.core.queueFrame(this, m);
       return 0;
     }
@@ -168,7 +173,16 @@ export class Netif implements LinkReceiver, FrameSink, ArpHost {
       len = this.minFrame;
     }
     this.core.stats.framesOut++;
-    this.link!.transmit(pool.bytes, o, len);
+    const link = this.link!;
+    if (!pool.csumPartial(m)) link.transmit(pool.bytes, o, len);
+    else if (link.txChecksumOffload === true && link.transmitOffload !== undefined) {
+      const ip = o + ETHER_HDR_LEN;
+      const csumStart = ETHER_HDR_LEN + ((pool.bytes[ip + IP_VHL]! & 0x0f) << 2);
+      link.transmitOffload(pool.bytes, o, len, csumStart, checksumFieldOffset(pool.bytes[ip + IP_P]!));
+    } else {
+      completePartial(pool.bytes, o + ETHER_HDR_LEN);
+      link.transmit(pool.bytes, o, len);
+    }
     pool.freeChain(m);
   }
 
@@ -187,6 +201,12 @@ export class Netif implements LinkReceiver, FrameSink, ArpHost {
     }
     return mine || bcast;
   }
+}
+
+/** Completes the partial transport checksum of the IPv4 packet at `b[ip...]` (its own header says how long it is). */
+function completePartial(b: Uint8Array, ip: number): void {
+  const hl = (b[ip + IP_VHL]! & 0x0f) << 2;
+  completeChecksum(b, ip + hl, get16(b, ip + IP_LEN) - hl, b[ip + IP_P]!);
 }
 
 const BROADCAST_MAC = new Uint8Array(ETHER_ADDR_LEN).fill(0xff);

@@ -43,6 +43,12 @@ export class StackCore {
   readonly stats: NetStats;
   /** Nesting depth of entry points currently running. */
   depth = 0;
+  /**
+   * TCP and UDP output leave their checksums partial (internal/txChecksum.ts):
+   * set once some attached link computes them (Link.txChecksumOffload). The
+   * interfaces complete them for every other destination.
+   */
+  txCsumPartial = false;
   private readonly backlogM: Int32Array;
   private readonly backlogSink: (FrameSink | null)[];
   private blHead = 0;

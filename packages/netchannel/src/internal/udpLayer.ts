@@ -12,6 +12,7 @@ import type { Netif } from './netif.js';
 import type { StackCore } from './stackCore.js';
 import { copyBytes, get16, put16 } from './wire/bytes.js';
 import { finishChecksum, pseudoHeaderSum, sumBytes } from './wire/checksum.js';
+import { partialChecksum } from './txChecksum.js';
 import { ICMP_UNREACH, ICMP_UNREACH_PORT } from './wire/icmp.js';
 import { INADDR_BROADCAST, IP_HDR_LEN, IPPROTO_UDP } from './wire/ipv4.js';
 import { UDP_HDR_LEN, UH_DPORT, UH_SPORT, UH_SUM, UH_ULEN } from './wire/udp.js';
@@ -195,8 +196,13 @@ export class UdpLayer implements IpProtocol {
     put16(b, o + UH_ULEN, ulen);
     put16(b, o + UH_SUM, 0);
     copyBytes(b, o + UDP_HDR_LEN, payload, off, len);
-    const sum = finishChecksum(sumBytes(b, o, ulen, pseudoHeaderSum(src, dst, IPPROTO_UDP, ulen)));
-    put16(b, o + UH_SUM, sum === 0 ? 0xffff : sum); // RFC 768: a computed zero is sent as all ones
+    if (small && core.txCsumPartial) {
+      put16(b, o + UH_SUM, partialChecksum(src, dst, IPPROTO_UDP, ulen));
+      pool.setCsumPartial(m, true);
+    } else {
+      const sum = finishChecksum(sumBytes(b, o, ulen, pseudoHeaderSum(src, dst, IPPROTO_UDP, ulen)));
+      put16(b, o + UH_SUM, sum === 0 ? 0xffff : sum); // RFC 768: a computed zero is sent as all ones
+    }
     core.stats.udpOutDatagrams++;
     let r: number;
     if (small) {

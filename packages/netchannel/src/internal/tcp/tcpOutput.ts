@@ -11,6 +11,7 @@
 import { MBUF_HEADROOM } from '../../mbufPool.js';
 import { put16, put32 } from '../wire/bytes.js';
 import { finishChecksum, pseudoHeaderSum, sumBytes } from '../wire/checksum.js';
+import { partialChecksum } from '../txChecksum.js';
 import { IPPROTO_TCP } from '../wire/ipv4.js';
 import {
   TCP_HDR_LEN, TCPOPT_MAXSEG, TCPOPT_NOP, TCPOPT_SACK, TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP, TCPOPT_WINDOW,
@@ -208,7 +209,12 @@ function emit(sh: TcpShared, tp: Tcb, seq: number, len: number, flags: number): 
   put16(b, o + TH_URP, 0);
   put16(b, o + TH_SUM, 0);
   const total = hlen + len;
-  put16(b, o + TH_SUM, finishChecksum(sumBytes(b, o, total, pseudoHeaderSum(tp.laddr, tp.faddr, IPPROTO_TCP, total))));
+  if (core.txCsumPartial) {
+    put16(b, o + TH_SUM, partialChecksum(tp.laddr, tp.faddr, IPPROTO_TCP, total));
+    pool.setCsumPartial(m, true);
+  } else {
+    put16(b, o + TH_SUM, finishChecksum(sumBytes(b, o, total, pseudoHeaderSum(tp.laddr, tp.faddr, IPPROTO_TCP, total))));
+  }
   pool.setData(m, o, total);
   if ((flags & TH_ACK) !== 0) {
     const edge = seqAdd(tp.rcvNxt, syn ? win : (win << tp.rcvScale));
