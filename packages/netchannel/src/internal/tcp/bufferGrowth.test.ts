@@ -149,4 +149,39 @@ describe('rings in a running stack', () => {
     await s.close();
     await l.close();
   });
+
+  it('busy connections stop growing at the pressure level, so new connections can still start', async () => {
+    const clock = new VirtualClock();
+    const memory = { byteLength: 3 << 20 };
+    const { a, b } = twoStacks({ clock, stack: { memory } });
+    const l = b.tcpSocket();
+    l.bind(0, 7000);
+    l.listen(64);
+    const open: TcpSocket[] = [];
+    const connect = async (): Promise<{ c: TcpSocket; s: TcpSocket }> => {
+      const c = a.tcpSocket();
+      const acc = l.accept();
+      await settle(clock, c.connect(ADDR_B, 7000));
+      const s = await settle(clock, acc);
+      open.push(c, s);
+      return { c, s };
+    };
+    // Eight senders whose receivers do not read yet: every ring fills and asks to grow (2 MiB per stack if allowed, in an arena of 2.25 MiB).
+    const receivers: TcpSocket[] = [];
+    let sent = 0;
+    for (let i = 0; i < 8; i++) {
+      const { c, s } = await connect();
+      void sendAll(c, 2 << 20, i).then(() => sent++);
+      receivers.push(s);
+    }
+    await runFor(clock, 2000);
+    for (const st of [a, b]) expect(st.pool.arena.bytesInUse).toBeLessThan(st.pool.arena.capacity * 0.8);
+    // Eight more connections still get their starting rings.
+    for (let i = 0; i < 8; i++) await connect();
+    let got = 0;
+    for (const s of receivers) void receiveAll(s).then((r) => (got += r.bytes));
+    await runUntil(clock, () => sent === 8 && got === 8 * (2 << 20), 600_000);
+    for (const s of open) s.abort();
+    l.close();
+  });
 });
