@@ -25,6 +25,7 @@ import { attachMemory, setupMemory, startReclaimer } from './mm/memory.js';
 import { decodeUtf8 } from './fs/utf8.js';
 import { setKernelState } from './kernelState.js';
 import { attachScheduler, awaitSchedulerArea, consoleStagingAddr, reserveSchedulerArea } from './sched/kernelSched.js';
+import type { Scheduler } from '@osv-ts/sched';
 import { defineProgramEntries } from './sched/programEntries.js';
 import { deviceRegistry } from './drivers/deviceRegistry.js';
 
@@ -60,7 +61,7 @@ async function secondaryMain(cpu: Cpu, modules: Readonly<Record<string, object>>
   const info = readBootInfo(cpu.hw.memory);
   const con = new KernelConsole(new EarlyConsole(cpu, consoleStagingAddr(base, cpu.count, cpu.id), PAGE_SIZE), () => cpu.hw.monotonicNs());
   const { sched, idle } = attachScheduler(cpu, base, (e) => con.error(`Uncaught ${describeError(e)}`));
-  installInterruptEntry(idle);
+  installInterruptEntry(cpu, idle, sched, con);
   const cmdlineText = decodeUtf8(info.cmdline);
   const vfs = new Vfs(RofsVolume.mount(info.rootfs));
   setKernelState({ cpu, boot: info, console: con, vfs, mmu, sched, modules, cmdline: cmdlineText, powerOff: (code) => cpu.powerOff(code) });
@@ -108,7 +109,7 @@ async function bootPrimary(cpu: Cpu, modules: Readonly<Record<string, object>>):
     say(`mounted rofs on / (${info.rootfs.length} bytes)`);
 
     const { sched, idle } = attachScheduler(cpu, schedBase, (e) => con.error(`Uncaught ${describeError(e)}`));
-    installInterruptEntry(idle);
+    installInterruptEntry(cpu, idle, sched, con);
     deviceRegistry().io.useScheduler(sched, idle);
     startReclaimer(mmu, sched);
     setKernelState({ cpu, boot: info, console: con, vfs, mmu, sched, modules, cmdline: cmdlineText, powerOff });
@@ -161,9 +162,17 @@ async function bootPrimary(cpu: Cpu, modules: Readonly<Record<string, object>>):
  * KERNEL_INTERRUPT_GLOBAL): service pending interrupts and busy devices, as
  * the idle loop's poll does, so threads waiting on them run again.
  */
-function installInterruptEntry(idle: { service(): boolean }): void {
+function installInterruptEntry(cpu: Cpu, idle: { service(): boolean }, sched: Scheduler, con: KernelConsole): void {
+  let reported = 0;
   (globalThis as Record<string, unknown>)[KERNEL_INTERRUPT_GLOBAL] = (): void => {
     idle.service();
+    // Halted while the scheduler counts a thread as running: that thread awaits
+    // a promise the scheduler does not track, and nothing else can run here.
+    const t = sched.current();
+    if (t !== null && t.id !== reported) {
+      reported = t.id;
+      con.error(`osv-ts: vCPU ${cpu.id} stalled: thread ${t.id} ('${t.name}') awaits a promise the scheduler does not track (await only sched calls and kernel I/O)`);
+    }
   };
 }
 

@@ -73,3 +73,31 @@ describe('the scheduler on real vCPUs (test-apps/schedcheck)', () => {
     await pingpong(1_000_000);
   });
 });
+
+describe('a thread that awaits what the scheduler does not track (test-apps/schedcheck stall)', () => {
+  it('stalls its vCPU, and the kernel says which thread it is', async () => {
+    const { spawn } = await import('node:child_process');
+    const { OSV_RUN } = await import('../testing/testImages.js');
+    const p = spawn(process.execPath, [OSV_RUN, testAppImage('schedcheck'), '--cmdline', '/schedcheck.js stall'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no stall report within 30 s:\n${err}`)), 30_000);
+        // The kernel's console goes to stdout; stderr is read too in case that changes.
+        const take = (c: Buffer): void => {
+          err += c.toString();
+          if (err.includes('stalled')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        p.stdout.on('data', take);
+        p.stderr.on('data', take);
+        p.on('close', (code) => reject(new Error(`osv-run exited (${code}) before reporting a stall:\n${err}`)));
+      });
+    } finally {
+      p.kill('SIGKILL');
+    }
+    expect(err).toMatch(/vCPU 0 stalled: thread \d+ \('stray-await'\) awaits a promise the scheduler does not track/);
+  });
+});

@@ -292,8 +292,15 @@ export async function main(argv: string[]): Promise<number> {
     if (x === 'apart') needCpus(2);
     const n = Number(y ?? 100_000);
     out = await ping(n, Math.ceil(n / 10), x === 'apart' ? 1 : 0);
+  } else if (mode === 'stall') {
+    // A thread that breaks the rule (it awaits a promise the scheduler does not
+    // know): the kernel must name it. The VM never finishes; the test kills it.
+    const never = new Promise<void>(() => {});
+    console.log(JSON.stringify({ mode, stalling: true }));
+    await scheduler().spawn(async () => void (await never), { name: 'stray-await' }).join();
+    return 1;
   } else {
-    console.log(`usage: schedcheck fair|prio [MS] | prodcons|pingpong [N] | switch colocated|apart [N] (got ${argv.slice(1).join(' ')})`);
+    console.log(`usage: schedcheck fair|prio [MS] | prodcons|pingpong [N] | switch colocated|apart [N] | stall (got ${argv.slice(1).join(' ')})`);
     return 2;
   }
   console.log(JSON.stringify({ mode, ...out }));

@@ -61,24 +61,48 @@ export function settleWakes(sched: Pick<Scheduler, 'current' | 'wake' | 'waitUnt
   };
 }
 
+/** Raw object -> its wrapper, and back (a wrapper passed into the stack, e.g. to `poller.add`, must arrive as the object the stack knows). */
 const wrapped = new WeakMap<object, object>();
+const unwrapped = new WeakMap<object, object>();
 
-/** `target` with every promise-returning method routed through `track`. */
+/**
+ * `target` with every promise-returning method routed through `track`. The
+ * sockets and pollers its methods return or resolve with are wrapped too (so
+ * `stack.poller().wait()` and a socket from `tryAccept()` park like the
+ * rest, and the sockets of poll events are the wrapped ones), and wrapped
+ * arguments are handed to the stack as the raw objects it knows.
+ */
 export function tracked<T extends object>(target: T, track: Track, nc: NetchannelModule): T {
-  const isSocket = (x: unknown): x is object => x instanceof nc.TcpSocket || x instanceof nc.UdpSocket;
+  const isSocket = (x: unknown): x is object => x instanceof nc.TcpSocket || x instanceof nc.UdpSocket || x instanceof nc.Poller;
   const have = wrapped.get(target);
   if (have) return have as T;
+  const wrapOut = (r: unknown): unknown => {
+    if (isSocket(r)) return tracked(r, track, nc);
+    if (Array.isArray(r) && r.length > 0 && isPollEvent(r[0])) {
+      for (const e of r as { socket: object }[]) e.socket = tracked(e.socket, track, nc);
+    }
+    return r;
+  };
   const proxy = new Proxy(target, {
     get(t, key) {
       const v = Reflect.get(t, key, t) as unknown;
       if (typeof v !== 'function') return v;
       return (...args: unknown[]): unknown => {
+        for (let i = 0; i < args.length; i++) {
+          const a = args[i];
+          if (typeof a === 'object' && a !== null) args[i] = unwrapped.get(a) ?? a;
+        }
         const out = (v as (...a: unknown[]) => unknown).apply(t, args);
-        if (!(out instanceof Promise)) return isSocket(out) ? tracked(out, track, nc) : out;
-        return track(out).then((r: unknown) => (isSocket(r) ? tracked(r, track, nc) : r));
+        if (!(out instanceof Promise)) return wrapOut(out);
+        return track(out).then(wrapOut);
       };
     },
   });
   wrapped.set(target, proxy);
+  unwrapped.set(proxy, target);
   return proxy;
+}
+
+function isPollEvent(x: unknown): x is { socket: object; events: number } {
+  return typeof x === 'object' && x !== null && 'socket' in x && 'events' in x;
 }
