@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Machine } from '../machine.js';
-import { lastJson, osvRun, testAppImage } from '../testing/testImages.js';
+import { lastJson, OSV_RUN, osvRun, testAppImage } from '../testing/testImages.js';
 
 const hasPasst = spawnSync('passt', ['--version'], { stdio: 'ignore' }).status === 0;
 const dir = mkdtempSync(join(tmpdir(), 'osv-tcp-e2e-'));
@@ -68,11 +68,8 @@ function payload(bytes: number): Buffer {
 // power-off (a lingering close() never ran the ACKs its net channel queued,
 // and a tracked socket promise settled by a stack timer left the thread parked
 // until the next device completion). netecho now closes with SO_LINGER, so the
-// program returns once the peer has acknowledged everything. Against passt
-// the first connection usually ends in a reset from passt after about 10 s
-// with the guest having sent no RST (its SYN most likely came before DHCP gave
-// the guest an address, and was dropped); the client then retries. netecho
-// prints a {"rsts":..} line with reasons whenever its stack did send RSTs.
+// program returns once the peer has acknowledged everything. netecho prints a
+// {"rsts":..} line with reasons whenever its stack did send RSTs.
 describe('TCP in the image (test-apps/netecho)', () => {
   it('serves a host client through hostfwd on the default user backend', async () => {
     const port = await freePort();
@@ -113,14 +110,29 @@ describe('TCP in the image (test-apps/netecho)', () => {
     p.stderr!.on('data', (c: Buffer) => (output += c.toString()));
     for (let i = 0; i < 500 && !existsSync(sock) && p.exitCode === null; i++) await new Promise((r) => setTimeout(r, 10));
     expect(existsSync(sock), output).toBe(true);
-    const run = osvRun([img, '--net', `stream:${sock}`, '--cmdline', '/netecho.js --serve 7']);
+    // passt accepts the host connection at once and opens one to the guest;
+    // a SYN that reaches the guest before DHCP gave it an address is dropped,
+    // and passt gives up on it only after about 10 s. Connect once the guest listens.
+    const vm = spawn(process.execPath, [OSV_RUN, img, '--net', `stream:${sock}`, '--cmdline', '/netecho.js --serve 7'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(vm);
+    let vmOut = '';
+    let vmErr = '';
+    vm.stderr!.on('data', (c: Buffer) => (vmErr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => vm.on('close', resolve));
+    await new Promise<void>((resolve, reject) => {
+      vm.stdout!.on('data', (c: Buffer) => {
+        vmOut += c.toString();
+        if (vmOut.includes('"listening"')) resolve();
+      });
+      void exited.then((code) => reject(new Error(`osv-run exited (${code}) before listening:\n${vmOut}\n${vmErr}`)));
+    });
     const data = payload(64 * 1024);
     const reply = await echoClient(port, data);
     expect(reply.length, `${output}`).toBe(data.length);
     expect(reply.equals(data)).toBe(true);
-    const r = await run;
-    expect(lastJson(r.out), r.err).toEqual({ served: 1, bytes: data.length });
-    expect(r.code).toBe(0);
+    const code = await exited;
+    expect(lastJson(vmOut), vmErr).toEqual({ served: 1, bytes: data.length });
+    expect(code).toBe(0);
   });
 
   it('lets two VMs of one hv talk over switch:NAME', async () => {
