@@ -60,9 +60,9 @@ async function secondaryMain(cpu: Cpu, modules: Readonly<Record<string, object>>
   const base = awaitSchedulerArea(cpu);
   const info = readBootInfo(cpu.hw.memory);
   const con = new KernelConsole(new EarlyConsole(cpu, consoleStagingAddr(base, cpu.count, cpu.id), PAGE_SIZE), () => cpu.hw.monotonicNs());
-  const { sched, idle } = attachScheduler(cpu, base, (e) => con.error(`Uncaught ${describeError(e)}`));
-  installInterruptEntry(cpu, idle, sched, con);
   const cmdlineText = decodeUtf8(info.cmdline);
+  const { sched, idle } = attachScheduler(cpu, base, (e) => con.error(`Uncaught ${describeError(e)}`), haltPoll(cmdlineText));
+  installInterruptEntry(cpu, idle, sched, con);
   const vfs = new Vfs(RofsVolume.mount(info.rootfs));
   setKernelState({ cpu, boot: info, console: con, vfs, mmu, sched, modules, cmdline: cmdlineText, powerOff: (code) => cpu.powerOff(code) });
   (globalThis as { console?: unknown }).console = con;
@@ -108,7 +108,7 @@ async function bootPrimary(cpu: Cpu, modules: Readonly<Record<string, object>>):
     cpu.bootTrace('FS_MOUNTED');
     say(`mounted rofs on / (${info.rootfs.length} bytes)`);
 
-    const { sched, idle } = attachScheduler(cpu, schedBase, (e) => con.error(`Uncaught ${describeError(e)}`));
+    const { sched, idle } = attachScheduler(cpu, schedBase, (e) => con.error(`Uncaught ${describeError(e)}`), cmd.haltPollNs);
     installInterruptEntry(cpu, idle, sched, con);
     deviceRegistry().io.useScheduler(sched, idle);
     startReclaimer(mmu, sched);
@@ -174,6 +174,15 @@ function installInterruptEntry(cpu: Cpu, idle: { service(): boolean }, sched: Sc
       con.error(`osv-ts: vCPU ${cpu.id} stalled: thread ${t.id} ('${t.name}') awaits a promise the scheduler does not track (await only sched calls and kernel I/O)`);
     }
   };
+}
+
+/** The --halt-poll option of a command line, or undefined (vCPU 0 reports a bad command line; the others only read it). */
+function haltPoll(text: string): number | undefined {
+  try {
+    return parseCommandLine(text).haltPollNs;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -23,6 +23,14 @@ export interface Clock {
 export interface CpuIdle {
   /** How long to spin-poll before sleeping, ns (0: sleep at once). */
   readonly pollNs: number;
+  /**
+   * Adaptive polling, as KVM's halt_poll_ns: the longest the poll window may
+   * grow to, ns. A sleep that a wake-up ended sooner than this doubles the
+   * CPU's window (polling that long would have caught it without the cost of
+   * sleeping and being woken); a longer sleep halves it back towards
+   * `pollNs`. Omitted or ≤ pollNs: the window stays `pollNs`.
+   */
+  readonly maxPollNs?: number;
   /** Called on each polling round: service pending interrupts (the kernel's hook); true if it did something. */
   poll?(cpu: number): boolean;
   /** Reads the wake token (e.g. the WAKE word) before the last queue check. */

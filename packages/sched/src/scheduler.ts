@@ -111,6 +111,8 @@ export interface SchedStats extends CpuStats {
   load: number;
   /** Queued threads. */
   queued: number;
+  /** The idle loop's current spin-poll window, ns (adaptive when the CpuIdle sets maxPollNs). */
+  pollWindowNs: number;
 }
 
 /** Bytes a scheduler area with these sizes occupies (for reserving it in guest memory). */
@@ -515,7 +517,7 @@ export class Scheduler implements CpuHost, SchedCore, ThreadOps {
   /** Counters of local CPU `cpu`. */
   stats(cpu: number): SchedStats {
     const c = this.localCpu(cpu);
-    return { ...c.stats, load: this.load(cpu), queued: c.rq.size };
+    return { ...c.stats, load: this.load(cpu), queued: c.rq.size, pollWindowNs: Math.max(0, c.pollWindowNs) };
   }
 
   /** The load figure the balancer reads for any CPU of the area: runnable threads homed there (LOAD + PENDING). */

@@ -43,5 +43,13 @@ describe('parseCommandLine', () => {
     expect(() => parseCommandLine('hello.js')).toThrow(/absolute path/);
     expect(() => parseCommandLine('--bogus /a.js')).toThrow(/unknown kernel option --bogus/);
     expect(() => parseCommandLine('--env=NOVALUE /a.js')).toThrow(/--env=NAME=VALUE/);
+    expect(() => parseCommandLine('--halt-poll=-5 /a.js')).toThrow(/--halt-poll=NS/);
+    expect(() => parseCommandLine('--halt-poll=2e5 /a.js')).toThrow(/whole number of nanoseconds/);
+  });
+
+  it('takes --halt-poll=NS for the adaptive idle poll window, and leaves it out by default', () => {
+    expect(parseCommandLine('--halt-poll=0 /a.js').haltPollNs).toBe(0);
+    expect(parseCommandLine('--halt-poll=500000 /a.js').haltPollNs).toBe(500_000);
+    expect('haltPollNs' in parseCommandLine('/a.js')).toBe(false);
   });
 });

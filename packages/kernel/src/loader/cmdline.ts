@@ -19,6 +19,8 @@ export interface CommandLine {
   readonly env: Readonly<Record<string, string>>;
   /** Print the kernel's boot messages. */
   readonly verbose: boolean;
+  /** `--halt-poll=NS`: the longest a vCPU's adaptive idle poll window grows to (0: no adaptation); undefined for the default. */
+  readonly haltPollNs?: number;
 }
 
 /** Splits a command line into words. Throws KernelError BAD_CMDLINE on an unterminated quote. */
@@ -58,6 +60,7 @@ export function parseCommandLine(text: string): CommandLine {
   const words = splitWords(text);
   const env: Record<string, string> = {};
   let verbose = false;
+  let haltPollNs: number | undefined;
   let i = 0;
   for (; i < words.length && words[i]!.startsWith('--'); i++) {
     const opt = words[i]!;
@@ -68,8 +71,12 @@ export function parseCommandLine(text: string): CommandLine {
       env[kv.slice(0, eq)] = kv.slice(eq + 1);
     } else if (opt === '--verbose') {
       verbose = true;
+    } else if (opt.startsWith('--halt-poll=')) {
+      const v = opt.slice(12);
+      if (!/^\d{1,10}$/.test(v)) throw new KernelError('BAD_CMDLINE', `command line: ${opt} should be --halt-poll=NS with NS a whole number of nanoseconds`);
+      haltPollNs = Number(v);
     } else {
-      throw new KernelError('BAD_CMDLINE', `command line: unknown kernel option ${opt} (known: --env=NAME=VALUE, --verbose)`);
+      throw new KernelError('BAD_CMDLINE', `command line: unknown kernel option ${opt} (known: --env=NAME=VALUE, --verbose, --halt-poll=NS)`);
     }
   }
   const argv = words.slice(i);
@@ -78,5 +85,5 @@ export function parseCommandLine(text: string): CommandLine {
   if (!program.startsWith('/')) {
     throw new KernelError('BAD_CMDLINE', `command line: program '${program}' must be an absolute path in the root filesystem, like /${program}`);
   }
-  return { program, argv, env, verbose };
+  return { program, argv, env, verbose, ...(haltPollNs === undefined ? {} : { haltPollNs }) };
 }

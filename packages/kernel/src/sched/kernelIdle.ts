@@ -26,9 +26,19 @@ export interface IdleHooks {
   deadlineNs(): number;
 }
 
+/**
+ * The longest a vCPU's idle poll window grows to, ns (sched's adaptive
+ * halt-polling, CpuIdle.maxPollNs; KVM's default halt_poll_ns is 200 µs).
+ * Waking a sleeping vCPU costs about 50 µs on this kind of host; a vCPU whose
+ * wake-ups keep arriving within this window (a request/response exchange
+ * with the host) polls instead, and one that sleeps longer soon stops polling.
+ */
+export const MAX_POLL_NS = 200_000;
+
 /** The CpuIdle and IpiSender of one vCPU's scheduler. */
 export class KernelIdle implements CpuIdle, IpiSender {
   readonly pollNs: number;
+  readonly maxPollNs: number;
   private readonly atomics: AtomicsIdle;
   private readonly irqIndex: number;
   private hooks: IdleHooks | null = null;
@@ -37,8 +47,10 @@ export class KernelIdle implements CpuIdle, IpiSender {
     private readonly cpu: Cpu,
     clock: Clock,
     pollNs: number = DEFAULT_POLL_NS,
+    maxPollNs: number = MAX_POLL_NS,
   ) {
     this.pollNs = pollNs;
+    this.maxPollNs = maxPollNs;
     this.irqIndex = cpuWord(cpu.id, C.IRQ_PENDING);
     const ctl = cpu.ctl;
     this.atomics = new AtomicsIdle(

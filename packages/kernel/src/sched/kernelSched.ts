@@ -60,12 +60,13 @@ export function awaitSchedulerArea(cpu: Cpu): number {
 
 /**
  * Attaches this vCPU's scheduler to the area at `base`. `onThreadError`
- * receives what a detached thread threw.
+ * receives what a detached thread threw; `maxPollNs` bounds the adaptive idle
+ * poll window (kernel option --halt-poll=NS; default MAX_POLL_NS).
  */
-export function attachScheduler(cpu: Cpu, base: number, onThreadError: (error: unknown, tid: number) => void): KernelSched {
+export function attachScheduler(cpu: Cpu, base: number, onThreadError: (error: unknown, tid: number) => void, maxPollNs?: number): KernelSched {
   const hw = cpu.hw;
   const clock = { nowNs: (): number => hw.monotonicNs() };
-  const idle = new KernelIdle(cpu, clock);
+  const idle = new KernelIdle(cpu, clock, undefined, maxPollNs);
   const sched = Scheduler.attach({
     buffer: hw.memory,
     byteOffset: base,

@@ -57,3 +57,45 @@ describe('idle loop and promise jobs', () => {
     expect(order[0]).toBe('woken');
   }, 20_000);
 });
+
+describe('adaptive halt-polling (CpuIdle.maxPollNs)', () => {
+  /** A scheduler whose idle "sleeps" by moving a fake clock `sleepNs` forward; runs `rounds` sleeps and returns the window after each. */
+  async function windows(sleepNs: () => number, rounds: number, maxPollNs: number | undefined, deadlineNs: number): Promise<number[]> {
+    let now = 0;
+    const clock = { nowNs: (): number => (now += 100) };
+    const out: number[] = [];
+    let sched!: Scheduler;
+    const idle = {
+      pollNs: 20_000,
+      ...(maxPollNs === undefined ? {} : { maxPollNs }),
+      prepareSleep: (): number => 0,
+      sleep: (): void => {
+        now += sleepNs();
+      },
+    };
+    sched = Scheduler.create({ cpus: 1, clock, idle, ipi: { sendWake: () => {} }, balance: false });
+    sched.spawn(async () => {
+      for (let i = 0; i < rounds; i++) {
+        await sched.sleep(deadlineNs); // each idle sleep below ends before it, as if woken
+        out.push(sched.stats(0).pollWindowNs);
+      }
+      sched.stop();
+    });
+    await sched.runCpu();
+    return out;
+  }
+
+  it('wake-ups that come soon grow the poll window up to the maximum; long sleeps shrink it back', async () => {
+    // Every sleep ends 30 µs in: the window doubles from 20 µs to the 200 µs cap.
+    const short = await windows(() => 30_000, 1, 200_000, 1e6);
+    expect(short[0]).toBe(200_000);
+    let n = 0;
+    // First short sleeps, then 10 ms ones: the window comes back down to pollNs.
+    const mixed = await windows(() => (n++ < 20 ? 30_000 : 10_000_000), 2, 200_000, 1e8);
+    expect(mixed[1]).toBe(20_000);
+  });
+
+  it('without maxPollNs the window stays pollNs', async () => {
+    expect(await windows(() => 30_000, 1, undefined, 1e6)).toEqual([20_000]);
+  });
+});

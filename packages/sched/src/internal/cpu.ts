@@ -106,6 +106,8 @@ export class Cpu implements CpuRuntime {
   burstStart = 0;
   /** Resolves the idle loop's park promise. */
   idleResumeFn: (() => void) | null = null;
+  /** The idle loop's current spin-poll window, ns (adaptive: internal/idleLoop.ts); -1 until the idle loop first runs. */
+  pollWindowNs = -1;
   readonly stats: CpuStats = {
     switches: 0,
     preemptions: 0,

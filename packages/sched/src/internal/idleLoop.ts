@@ -53,8 +53,10 @@ function waitForWork(cpu: Cpu, idle: CpuIdle, stopWord: number): Promise<void> |
   const clock = host.clock;
   const id = cpu.id;
   Atomics.store(view, cpu.stateIdx, CPU_POLLING);
-  if (idle.pollNs > 0) {
-    const until = Math.min(clock.nowNs() + idle.pollNs, cpu.nextEventNs());
+  if (cpu.pollWindowNs < 0) cpu.pollWindowNs = idle.pollNs;
+  const window = cpu.pollWindowNs;
+  if (window > 0) {
+    const until = Math.min(clock.nowNs() + window, cpu.nextEventNs());
     for (let k = 1; ; k++) {
       if (cpu.hasWork() || Atomics.load(i32, stopWord) !== 0 || (idle.poll !== undefined && idle.poll(id))) return running(view, cpu);
       if ((k & 31) === 0 && clock.nowNs() >= until) break;
@@ -66,9 +68,30 @@ function waitForWork(cpu: Cpu, idle: CpuIdle, stopWord: number): Promise<void> |
   // The last check, after CPU_SLEEPING is visible: a waker that pushed before it saw our state is caught here.
   if (cpu.hasWork() || Atomics.load(i32, stopWord) !== 0 || (idle.poll !== undefined && idle.poll(id))) return running(view, cpu);
   cpu.stats.sleeps++;
-  const r = idle.sleep(id, token, cpu.nextEventNs());
-  if (r === undefined) return running(view, cpu);
-  return r.then(() => running(view, cpu));
+  const deadline = cpu.nextEventNs();
+  const slept = clock.nowNs();
+  const r = idle.sleep(id, token, deadline);
+  if (r === undefined) {
+    adaptPollWindow(cpu, idle, clock.nowNs() - slept, clock.nowNs() >= deadline);
+    return running(view, cpu);
+  }
+  return r.then(() => {
+    adaptPollWindow(cpu, idle, clock.nowNs() - slept, clock.nowNs() >= deadline);
+    running(view, cpu);
+  });
+}
+
+/**
+ * KVM's halt-polling rule (CpuIdle.maxPollNs): a sleep a wake-up ended within
+ * the maximum window doubles the window, a longer one halves it; a sleep that
+ * ran to its timer deadline says nothing (timers are polled up to anyway).
+ */
+function adaptPollWindow(cpu: Cpu, idle: CpuIdle, sleptNs: number, toDeadline: boolean): void {
+  const max = idle.maxPollNs ?? 0;
+  if (!(max > idle.pollNs) || toDeadline) return;
+  const w = cpu.pollWindowNs;
+  if (sleptNs < max) cpu.pollWindowNs = Math.min(max, Math.max(w * 2, idle.pollNs, 1000));
+  else cpu.pollWindowNs = Math.max(idle.pollNs, Math.floor(w / 2));
 }
 
 function running(view: Int32Array, cpu: Cpu): undefined {
