@@ -95,7 +95,7 @@ async function bootPrimary(cpu: Cpu, modules: Readonly<Record<string, object>>):
     startSecondaries(cpu);
     cpu.bootTrace('CPUS_ONLINE');
 
-    const devices = probeDevices(cpu, info, alloc, say);
+    const devices = probeDevices(cpu, info, alloc, say, cmd.netRxBufferBytes === undefined ? {} : { rxBufferBytes: cmd.netRxBufferBytes });
     if (devices.console) con.setSink(devices.console);
     for (const problem of devices.problems) con.error(`osv-ts: ${problem}`);
     cpu.bootTrace('DEVICES_UP');

@@ -41,14 +41,31 @@ export interface Link {
    */
   readonly txChecksumOffload?: boolean;
   /**
+   * TCP segmentation offload (virtio-net's VIRTIO_NET_F_HOST_TSO4): the
+   * largest frame, bytes with its Ethernet header, the link accepts through
+   * `transmitOffload` with a `gsoSize` — one IPv4/TCP packet longer than the
+   * MTU that the link cuts into MTU-sized segments (headers copied, IPv4
+   * length, id and checksum and the TCP sequence number and checksum set per
+   * segment, FIN and PSH on the last only, CWR on the first only). Only used
+   * while `txChecksumOffload` is true, and read for every super-segment (a
+   * device may lose the capability). Omitted or 0: the stack sends only
+   * MTU-sized frames, as over createLinkPair, the impairment shim and
+   * loopback.
+   */
+  readonly tsoMaxBytes?: number;
+  /**
    * Sends one frame like `transmit`, asking the link to compute the Internet
    * checksum over `frame[offset+csumStart, offset+length)` and store it at
    * `offset+csumStart+csumOffset` (virtio-net's NEEDS_CSUM with csum_start and
-   * csum_offset; the field already holds the folded pseudo-header sum). Only
-   * called while `txChecksumOffload` is true. Returns 0 or a negative errno,
-   * -EINVAL for metadata outside the frame. Never throws.
+   * csum_offset; the field already holds the folded pseudo-header sum over
+   * the whole packet). Only called while `txChecksumOffload` is true. With
+   * `gsoSize` > 0 (only while `tsoMaxBytes` allows the length) the frame is
+   * an IPv4/TCP super-segment to be cut into segments of `gsoSize` payload
+   * bytes (virtio-net's GSO_TCPV4 with gso_size), each checksummed. Returns 0
+   * or a negative errno, -EINVAL for metadata outside the frame or a GSO
+   * request the link cannot honour. Never throws.
    */
-  transmitOffload?(frame: Uint8Array, offset: number, length: number, csumStart: number, csumOffset: number): number;
+  transmitOffload?(frame: Uint8Array, offset: number, length: number, csumStart: number, csumOffset: number, gsoSize?: number): number;
   /**
    * Sends one frame held in `frame[offset, offset+length)`; the bytes are valid
    * only during the call. Returns 0 when the frame was accepted (it may still be

@@ -25,7 +25,7 @@ import { HookRunner } from './internal/hookRunner.js';
 import { IcmpLayer } from './internal/icmpLayer.js';
 import { IpInput } from './internal/ipInput.js';
 import { IpOutput } from './internal/ipOutput.js';
-import { Netif } from './internal/netif.js';
+import { Netif, TSO_SCRATCH_BYTES } from './internal/netif.js';
 import { DEFAULT_REASSEMBLY_CONFIG, Reassembly, type ReassemblyConfig } from './internal/reassembly.js';
 import { SocketContext } from './internal/socketContext.js';
 import { StackCore } from './internal/stackCore.js';
@@ -106,7 +106,8 @@ export class NetStack {
   private readonly hookRunner: HookRunner;
   private readonly sockets: SocketContext;
   private readonly arpConfig: ArpConfig;
-  private readonly reserved: number;
+  /** Arena bytes the stack's own scratch areas take (not socket buffers). */
+  private reserved: number;
   private readonly pings = new Map<number, (rtt: number) => void>();
   private pingId: number;
   private pingSeq = 0;
@@ -168,6 +169,7 @@ export class NetStack {
     if (!(link.mtu >= 576 && link.mtu <= MAX_LINK_MTU)) {
       throw new NetError('EINVAL', `addInterface: MTU ${link.mtu} outside 576..${MAX_LINK_MTU} (a frame must fit one ${MBUF_SIZE}-byte mbuf; jumbo frames are not supported)`);
     }
+    if ((link.tsoMaxBytes ?? 0) > 0) this.reserveTsoScratch();
     const nif = this.attach(link, `eth${this.ifaces.length - 1}`);
     const face = this.faces[nif.index]!;
     if (config !== undefined) face.configure(config);
@@ -292,6 +294,22 @@ export class NetStack {
       fragmentsHeld: this.reasm.heldFragments,
       timersArmed: this.core.timers.size,
     };
+  }
+
+  /**
+   * Reserves the region TCP builds super-segments in, once, when the first
+   * link with segmentation offload attaches (stacks that never see one do
+   * not pay 64 KiB for it). When the arena cannot spare it, TCP sends
+   * ordinary segments over every link: the offload is an optimisation.
+   */
+  private reserveTsoScratch(): void {
+    if (this.core.tsoScratch >= 0) return;
+    const arena = this.pool.arena;
+    const before = arena.bytesInUse;
+    const at = arena.alloc(TSO_SCRATCH_BYTES);
+    if (at < 0) return;
+    this.core.tsoScratch = at;
+    this.reserved += arena.bytesInUse - before;
   }
 
   private attach(link: Link | null, name: string): Netif {

@@ -75,6 +75,13 @@ export interface NetStats {
   tcpTimeouts: number;
   tcpFastRetrans: number;
   tcpRecoveries: number;
+  /**
+   * TCP super-segments handed to a link with segmentation offload
+   * (Link.tsoMaxBytes) / payload bytes they carried. Each also counts as
+   * the MSS-sized segments it becomes in tcpOutSegs.
+   */
+  tcpTsoFrames: number;
+  tcpTsoBytes: number;
   /** Segments the classifier put on a net channel / sent down the ordinary path instead because the ring was full. */
   channelDelivered: number;
   channelRingFull: number;
@@ -94,7 +101,7 @@ export function newNetStats(): NetStats {
     tcpInSegs: 0, tcpOutSegs: 0, tcpRetransSegs: 0, tcpInErrs: 0, tcpOutRsts: 0, tcpRstNoListener: 0, tcpRstBadAck: 0,
     tcpActiveOpens: 0, tcpPassiveOpens: 0, tcpAttemptFails: 0, tcpEstabResets: 0, tcpListenOverflows: 0,
     tcpChallengeAcks: 0, tcpChallengeAcksSuppressed: 0, tcpPawsDrops: 0,
-    tcpTimeouts: 0, tcpFastRetrans: 0, tcpRecoveries: 0,
+    tcpTimeouts: 0, tcpFastRetrans: 0, tcpRecoveries: 0, tcpTsoFrames: 0, tcpTsoBytes: 0,
     channelDelivered: 0, channelRingFull: 0, hookConsumed: 0,
   };
 }

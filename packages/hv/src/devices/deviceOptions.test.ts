@@ -25,12 +25,13 @@ describe('--disk FILE[,ro][,overlay=OVL][,readonly][,serial=ID]', () => {
   });
 });
 
-describe('--net none|stream:PATH[,mac=MAC][,mtu=N][,dump=FILE][,offloads=on|off]', () => {
+describe('--net none|stream:PATH[,mac=MAC][,mtu=N][,dump=FILE][,offloads=on|csum|off]', () => {
   it('parses every form', () => {
     expect(parseNetSpec('none')).toEqual({ backend: 'none' });
     expect(parseNetSpec('stream:/tmp/passt.sock')).toEqual({ backend: 'stream:/tmp/passt.sock' });
     expect(parseNetSpec('stream:/s,mac=02:00:00:00:00:01,mtu=9000,dump=/tmp/x.pcap')).toEqual({ backend: 'stream:/s', mac: '02:00:00:00:00:01', mtu: 9000, dump: '/tmp/x.pcap' });
     expect(parseNetSpec('none,offloads=off')).toEqual({ backend: 'none', offloads: false });
+    expect(parseNetSpec('none,offloads=csum')).toEqual({ backend: 'none', offloads: 'csum' });
     expect(parseNetSpec('user,offloads=on,hostfwd=tcp::8080-:80')).toMatchObject({ backend: 'user', offloads: true, user: { hostForwards: [expect.objectContaining({ guestPort: 80 })] } });
   });
 
@@ -42,7 +43,7 @@ describe('--net none|stream:PATH[,mac=MAC][,mtu=N][,dump=FILE][,offloads=on|off]
     expect(() => parseNetSpec('stream:')).toThrow(/unknown backend/);
     expect(() => parseNetSpec('none,speed=10')).toThrow(/unknown or incomplete option 'speed=10'/);
     expect(() => parseNetSpec('none,mtu=big')).toThrow(/'mtu=big'/);
-    expect(() => parseNetSpec('none,offloads=maybe')).toThrow(/'offloads=maybe'.*offloads=on\|off/);
+    expect(() => parseNetSpec('none,offloads=maybe')).toThrow(/'offloads=maybe'.*offloads=on\|csum\|off/);
   });
 
   it('numbers default MACs as QEMU does, and checks given ones and MTUs', () => {

@@ -171,7 +171,8 @@ const SCENARIOS: readonly [string, () => Scenario][] = [
   ['block', () => blockScenario(false)],
   ['block (deferred completions)', () => blockScenario(true)],
   ['entropy', entropyScenario],
-  ['net', netScenario],
+  ['net', () => netScenario()],
+  ['net (mergeable receive buffers)', () => netScenario(true)],
   ['console', consoleScenario],
 ];
 

@@ -29,16 +29,17 @@ import { createNetDevice, type NetModel } from './netDevice.js';
 
 const MAC = Uint8Array.of(0x52, 0x54, 0, 1, 2, 3);
 
-function setup(mtu = 1500, offloads = false) {
+/** A device and a guest driver for it; `mrg`: the driver accepts VIRTIO_NET_F_MRG_RXBUF (the device offers it unless `offerMrg` is false). */
+function setup(mtu = 1500, offloads = false, mrg = false, offerMrg = true) {
   const backend = new FakeNetBackend();
   let model!: NetModel;
   const h = new DeviceHarness(1 << 21, (w) => {
-    const m = createNetDevice(backend, w, { mac: MAC, mtu, offloads });
+    const m = createNetDevice(backend, w, { mac: MAC, mtu, offloads, mergeableRxBuffers: offerMrg });
     model = m.model;
     return m.device;
   });
   h.driver.probe();
-  h.driver.negotiate(featureBit(VIRTIO_F_EVENT_IDX) | featureBit(VIRTIO_NET_F_MAC) | featureBit(VIRTIO_NET_F_STATUS) | featureBit(VIRTIO_NET_F_MTU) | featureBit(VIRTIO_NET_F_CSUM) | featureBit(VIRTIO_NET_F_MRG_RXBUF));
+  h.driver.negotiate(featureBit(VIRTIO_F_EVENT_IDX) | featureBit(VIRTIO_NET_F_MAC) | featureBit(VIRTIO_NET_F_STATUS) | featureBit(VIRTIO_NET_F_MTU) | featureBit(VIRTIO_NET_F_CSUM) | (mrg ? featureBit(VIRTIO_NET_F_MRG_RXBUF) : 0n));
   const rx = h.driver.createQueue(VIRTIO_NET_RECEIVEQ, h.memory, h.dma, { maxSize: 16 });
   const tx = h.driver.createQueue(VIRTIO_NET_TRANSMITQ, h.memory, h.dma, { maxSize: 16 });
   h.driver.driverOk();
@@ -222,6 +223,201 @@ describe('virtio-net device (virtio 5.1)', () => {
     expect(s.h.needsReset()).toBe(false);
     transmit(s, f, { flags: VIRTIO_NET_HDR_F_NEEDS_CSUM, csum_start: 34, csum_offset: f.length - 34 - 2 }); // the last two bytes: in range
     expect(s.backend.sent.length).toBe(1);
+  });
+});
+
+/** Posts one receive chain of `segs` (bytes, device-writable or not); returns the token (its first address). */
+function postChain(s: ReturnType<typeof setup>, segs: readonly (readonly [number, boolean])[], kick = true): number {
+  s.rx.begin();
+  let first = -1;
+  for (const [bytes, writable] of segs) {
+    const a = s.h.dma.alloc(bytes, 16);
+    if (first < 0) first = a;
+    s.rx.push(a, bytes, writable);
+  }
+  expect(s.rx.commit(first)).toBeGreaterThanOrEqual(0);
+  if (kick) s.h.driver.kick(VIRTIO_NET_RECEIVEQ);
+  return first;
+}
+
+/** Used receive buffers, in ring order: token (the buffer's address) and used length. */
+function usedBuffers(rx: VirtqueueDriver): { at: number; len: number }[] {
+  const out = [];
+  for (let t; (t = rx.getUsed()) >= 0; ) out.push({ at: t, len: rx.usedLength });
+  return out;
+}
+
+/**
+ * Reassembles frames from used buffers as a MRG_RXBUF driver does (5.1.6.4):
+ * num_buffers from the first buffer's header, the frame from the bytes after
+ * the header and all of the following buffers' bytes.
+ */
+function mergedFrames(s: ReturnType<typeof setup>, used: readonly { at: number; len: number }[]): { numBuffers: number; lens: number[]; frame: Uint8Array }[] {
+  const out = [];
+  for (let i = 0; i < used.length; ) {
+    const head = used[i]!;
+    const numBuffers = new DataView(s.h.memory).getUint16(head.at + HDR.num_buffers.offset, true);
+    expect(numBuffers).toBeGreaterThan(0);
+    const parts = used.slice(i, i + numBuffers);
+    expect(parts.length).toBe(numBuffers);
+    const frame = new Uint8Array(parts.reduce((n, p) => n + p.len, 0) - HDR.SIZE);
+    let o = 0;
+    parts.forEach((p, k) => {
+      const from = p.at + (k === 0 ? HDR.SIZE : 0);
+      const n = p.len - (k === 0 ? HDR.SIZE : 0);
+      frame.set(s.h.mem.subarray(from, from + n), o);
+      o += n;
+    });
+    out.push({ numBuffers, lens: parts.map((p) => p.len), frame });
+    i += numBuffers;
+  }
+  return out;
+}
+
+describe('virtio-net mergeable receive buffers (VIRTIO_NET_F_MRG_RXBUF, 5.1.6.3, 5.1.6.4)', () => {
+  it('is offered by default, also with offloads off, and not when turned off', () => {
+    expect(setup().model.features & featureBit(VIRTIO_NET_F_MRG_RXBUF)).not.toBe(0n);
+    expect(setup(1500, false, true).h.driver.features & featureBit(VIRTIO_NET_F_MRG_RXBUF)).not.toBe(0n);
+    const off = setup(1500, true, true, false);
+    expect(off.model.features & featureBit(VIRTIO_NET_F_MRG_RXBUF)).toBe(0n);
+    expect(off.h.driver.features & featureBit(VIRTIO_NET_F_MRG_RXBUF)).toBe(0n);
+  });
+
+  it('spreads a frame over one, two or many chains, with num_buffers and per-chain used lengths', () => {
+    for (const [bufBytes, chains] of [
+      [1526, 1], // header and frame fit one chain
+      [800, 2], // 1526 bytes: 800 + 726
+      [100, 16], // 15 full chains and 26 bytes in the 16th
+    ] as const) {
+      const s = setup(1500, false, true);
+      const f = ethFrame(1514, 9);
+      for (let i = 14; i < f.length; i++) f[i] = (i * 7) & 0xff;
+      postRx(s, 16, bufBytes);
+      s.backend.inject(f);
+      const used = usedBuffers(s.rx);
+      expect(used.length).toBe(chains);
+      const [got] = mergedFrames(s, used);
+      expect(got!.numBuffers).toBe(chains);
+      expect(got!.frame).toEqual(f);
+      expect(got!.lens.reduce((a, b) => a + b, 0)).toBe(HDR.SIZE + f.length);
+      expect(got!.lens.slice(0, -1).every((l) => l === bufBytes)).toBe(true); // every chain but the last is full
+      expect(s.h.mem.subarray(used[0]!.at, used[0]!.at + HDR.num_buffers.offset).every((b) => b === 0)).toBe(true); // no flags, GSO_NONE
+      expect(s.model.stats).toMatchObject({ rxFrames: 1, rxDropped: 0, rxMerged: chains > 1 ? 1 : 0 });
+    }
+  });
+
+  it('delivers frames of every size in order whatever the chain sizes, and uses a chain for one frame only', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 14, max: 1514 }), { minLength: 1, maxLength: 12 }),
+        // From 96 bytes up, a queue's worth (16) of the smallest holds the largest frame (the next test drops what cannot fit).
+        fc.array(fc.oneof(fc.integer({ min: 96, max: 200 }), fc.integer({ min: 96, max: 1600 })), { minLength: 1, maxLength: 8 }),
+        (lens, sizes) => {
+          const s = setup(1500, false, true);
+          const frames = lens.map((n, i) => ethFrame(n, i + 1));
+          for (const f of frames) s.backend.inject(f);
+          const used: { at: number; len: number }[] = [];
+          // Posts chains of the given sizes in turn, a few at a time, until every frame is out.
+          for (let k = 0; used.length === 0 || mergedFrames(s, used).length < frames.length; k++) {
+            expect(k).toBeLessThan(2000);
+            for (let j = 0; j < 3 && s.rx.freeDescriptors > 0; j++) postChain(s, [[sizes[(k * 3 + j) % sizes.length]!, true]], false);
+            s.h.driver.kick(VIRTIO_NET_RECEIVEQ);
+            used.push(...usedBuffers(s.rx));
+          }
+          const got = mergedFrames(s, used);
+          expect(got.map((g) => g.frame)).toEqual(frames);
+          expect(s.model.stats.rxFrames).toBe(frames.length);
+          expect(s.model.stats.rxDropped).toBe(0);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('holds a frame while the ring runs dry mid-frame and publishes nothing of it until it is whole', () => {
+    const s = setup(1500, false, true);
+    const f = ethFrame(1000, 5);
+    postRx(s, 3, 300); // 900 of the 1012 bytes
+    s.backend.inject(f);
+    expect(usedBuffers(s.rx)).toEqual([]);
+    expect(s.model.stats).toMatchObject({ rxFrames: 0, rxDropped: 0 });
+    postRx(s, 1, 300);
+    const used = usedBuffers(s.rx);
+    expect(used.map((u) => u.len)).toEqual([300, 300, 300, 112]);
+    expect(mergedFrames(s, used)[0]!.frame).toEqual(f);
+  });
+
+  it('writes only into the device-writable part of a chain that also has readable buffers', () => {
+    const s = setup(1500, false, true);
+    const at = postChain(s, [[64, false], [40, true], [30, true]]);
+    s.h.mem.fill(0xee, at, at + 64);
+    const f = ethFrame(60, 3);
+    postRx(s, 1, 1526);
+    s.backend.inject(f);
+    const used = usedBuffers(s.rx);
+    expect(used.map((u) => u.len)).toEqual([70, 2]);
+    expect(s.h.mem.subarray(at, at + 64).every((b) => b === 0xee)).toBe(true);
+  });
+
+  it('gives back a whole queue of chains too small for a frame empty, drops it, and delivers the next', () => {
+    const s = setup(1500, false, true);
+    postRx(s, 16, HDR.SIZE); // 16 x 12 bytes: not even one frame byte each
+    s.backend.inject(ethFrame(200, 1));
+    expect(usedBuffers(s.rx).map((u) => u.len)).toEqual(new Array(16).fill(0));
+    expect(s.model.stats).toMatchObject({ rxFrames: 0, rxDropped: 1 });
+    expect(s.h.logs.join('\n')).toMatch(/cannot hold a 200-byte frame/);
+    const next = ethFrame(60, 2);
+    s.backend.inject(next);
+    postRx(s, 1, 100);
+    expect(mergedFrames(s, usedBuffers(s.rx)).map((g) => g.frame)).toEqual([next]);
+    expect(s.h.needsReset()).toBe(false);
+  });
+
+  it('goes to DEVICE_NEEDS_RESET for a receive chain smaller than the header, and keeps the frame for after the reset', () => {
+    for (const segs of [[[11, true]], [[64, false]], [[5, true], [6, true]]] as const) {
+      const s = setup(1500, false, true);
+      const f = ethFrame(60, 4);
+      s.backend.inject(f);
+      postChain(s, segs);
+      expect(s.h.needsReset()).toBe(true);
+      expect(s.h.logs.join('\n')).toMatch(/less than the 12-byte virtio-net header/);
+      expect(usedBuffers(s.rx)).toEqual([]);
+      // The guest resets and starts over; the frame it never got arrives then.
+      s.h.driver.negotiate(featureBit(VIRTIO_NET_F_MRG_RXBUF));
+      s.rx.reset();
+      s.h.driver.setupQueue(VIRTIO_NET_RECEIVEQ, s.rx);
+      s.h.driver.driverOk();
+      postRx(s, 1, 1526);
+      expect(mergedFrames(s, usedBuffers(s.rx)).map((g) => g.frame)).toEqual([f]);
+    }
+  });
+
+  it('forgets chains taken for a frame when the guest resets, and writes nothing more into them', () => {
+    const s = setup(1500, false, true);
+    const f = ethFrame(1000, 6);
+    const [a] = postRx(s, 1, 600);
+    s.backend.inject(f);
+    s.h.driver.negotiate(featureBit(VIRTIO_NET_F_MRG_RXBUF));
+    s.h.mem.fill(0, a!, a! + 600);
+    s.rx.reset();
+    s.h.driver.setupQueue(VIRTIO_NET_RECEIVEQ, s.rx);
+    s.h.driver.driverOk();
+    postRx(s, 2, 600);
+    const used = usedBuffers(s.rx);
+    expect(used.every((u) => u.at !== a)).toBe(true);
+    expect(s.h.mem.subarray(a!, a! + 600).every((b) => b === 0)).toBe(true);
+    expect(mergedFrames(s, used).map((g) => g.frame)).toEqual([f]);
+  });
+
+  it('without MRG_RXBUF negotiated keeps one chain per frame and drops what does not fit', () => {
+    const s = setup(1500, false, false);
+    postRx(s, 2, 100);
+    s.backend.inject(ethFrame(1000, 1));
+    s.backend.inject(ethFrame(60, 2));
+    const used = usedBuffers(s.rx);
+    expect(used.map((u) => u.len)).toEqual([0, 72]);
+    expect(new DataView(s.h.memory).getUint16(used[1]!.at + HDR.num_buffers.offset, true)).toBe(1);
+    expect(s.model.stats).toMatchObject({ rxFrames: 1, rxDropped: 1, rxMerged: 0 });
   });
 });
 

@@ -20,9 +20,13 @@ import {
   VIRTIO_BLK_F_WRITE_ZEROES,
   VIRTIO_BLK_T_GET_ID,
   VIRTIO_NET_F_CSUM,
+  VIRTIO_NET_F_HOST_TSO4,
   VIRTIO_NET_F_MAC,
+  VIRTIO_NET_F_MRG_RXBUF,
   VIRTIO_NET_F_MTU,
   VIRTIO_NET_F_STATUS,
+  VIRTIO_NET_HDR_F_NEEDS_CSUM,
+  VIRTIO_NET_HDR_GSO_TCPV4,
   featureBit,
 } from '@osv-ts/virtio';
 import type { VirtqueueDriver } from '@osv-ts/virtio/driver';
@@ -251,8 +255,35 @@ export function entropyScenario(): Scenario {
 /** A number as two little-endian bytes (virtio's le16). */
 const le16 = (v: number): number[] => [v & 0xff, v >>> 8];
 
-/** virtio-net with a scripted backend; CSUM negotiated, offload fields random and often absurd. */
-export function netScenario(): Scenario {
+/**
+ * A GSO TCP/IPv4 transmit request as a guest with HOST_TSO4 makes it
+ * (virtio_net_hdr then Ethernet, IPv4, TCP with 12 option bytes, payload),
+ * with one byte of the virtio header or of the frame's headers replaced by
+ * `value` when `mutate` ≥ 0: plausible enough that many reach segmentation,
+ * wrong in every field a hostile guest controls often enough that each of
+ * the device's checks fires.
+ */
+function gsoRequestBytes(payload: number, mss: number, mutate: number, value: number): number[] {
+  const ipLen = 20 + 32 + payload;
+  const frame = [
+    0x52, 0x55, 10, 0, 2, 2, 0x52, 0x54, 0, 0, 0, 1, 0x08, 0x00,
+    0x45, 0, ipLen >>> 8, ipLen & 0xff, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, 10, 0, 2, 15, 10, 0, 2, 2,
+    0x9c, 0x40, 0, 80, 1, 2, 3, 4, 0, 0, 0, 0, 0x80, 0x19, 0xff, 0xff, 0, 0, 0, 0,
+    1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0,
+  ];
+  const bytes = [VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, ...le16(frame.length), ...le16(mss), ...le16(34), ...le16(16), 0, 0, ...frame];
+  for (let i = 0; i < payload; i++) bytes.push((i * 7) & 0xff);
+  if (mutate >= 0) bytes[mutate] = value & 0xff;
+  return bytes;
+}
+
+/**
+ * virtio-net with a scripted backend; CSUM negotiated, offload fields random
+ * and often absurd. With `mergeable`, VIRTIO_NET_F_MRG_RXBUF is negotiated
+ * too, so received frames spread over the guest's odd receive chains (tiny,
+ * smaller than the header, partly device-readable).
+ */
+export function netScenario(mergeable = false): Scenario {
   const backend = new FakeNetBackend();
   let model: NetModel | undefined;
   const rare = (n: number): fc.Arbitrary<number> => fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.nat(n) });
@@ -270,10 +301,22 @@ export function netScenario(): Scenario {
     offs,
     kick: fc.boolean(),
   });
-  const rxArb = fc.record({ lens: fc.array(fc.integer({ min: 1, max: 2000 }), { minLength: 1, maxLength: 2 }), readable: fc.boolean(), offs, kick: fc.boolean() });
+  // Receive buffers of every size, with tiny ones (below and around the 12-byte header) often enough to matter.
+  const rxLen = fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 2000 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 40 }) });
+  const rxArb = fc.record({ lens: fc.array(rxLen, { minLength: 1, maxLength: 2 }), readable: fc.boolean(), offs, kick: fc.boolean() });
+  // HOST_TSO4 requests: mostly plausible, one header byte often replaced, the chain sometimes shorter or longer than the IPv4 length says.
+  const gsoArb = fc.record({
+    payload: fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: 6000 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 65535 - 52 }) }),
+    mss: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 200, max: 1448 }) }, { weight: 1, arbitrary: fc.nat(65535) }),
+    mutate: fc.oneof({ weight: 2, arbitrary: fc.constant(-1) }, { weight: 3, arbitrary: fc.nat(12 + 66 - 1) }),
+    value: fc.nat(255),
+    cut: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -100, max: 100 }) }),
+    offs,
+    kick: fc.boolean(),
+  });
   return {
-    name: 'net',
-    features: featureBit(VIRTIO_NET_F_MAC) | featureBit(VIRTIO_NET_F_STATUS) | featureBit(VIRTIO_NET_F_MTU) | featureBit(VIRTIO_NET_F_CSUM),
+    name: mergeable ? 'net (mergeable receive buffers)' : 'net',
+    features: featureBit(VIRTIO_NET_F_MAC) | featureBit(VIRTIO_NET_F_STATUS) | featureBit(VIRTIO_NET_F_MTU) | featureBit(VIRTIO_NET_F_CSUM) | featureBit(VIRTIO_NET_F_HOST_TSO4) | (mergeable ? featureBit(VIRTIO_NET_F_MRG_RXBUF) : 0n),
     queues: [0, 1],
     request: fc.oneof(
       frameArb.map((r) => ({
@@ -283,6 +326,10 @@ export function netScenario(): Scenario {
         kick: r.kick,
       })),
       rxArb.map((r) => ({ q: 0, segs: [...(r.readable ? [seg(r.offs[5]!, 12, false)] : []), ...r.lens.map((l, i) => seg(r.offs[i]!, l, true))], bytes: [], kick: r.kick })),
+      gsoArb.map((r) => {
+        const bytes = gsoRequestBytes(r.payload, r.mss, r.mutate, r.value);
+        return { q: 1, segs: [seg(r.offs[0]!, Math.max(1, bytes.length + r.cut), false)], bytes, kick: r.kick };
+      }),
     ),
     hostEvent: fc.oneof(
       fc.record({ t: fc.constant('frame' as const), len: fc.integer({ min: 0, max: 2000 }), byte: fc.nat(255) }),
@@ -320,8 +367,10 @@ export function netScenario(): Scenario {
       add(into, 'frames dropped on transmit', st.txDropped);
       add(into, 'frames received', st.rxFrames);
       add(into, 'frames dropped on receive', st.rxDropped);
+      if (mergeable) add(into, 'frames spread over several receive chains', st.rxMerged);
       add(into, 'checksums filled in (NEEDS_CSUM)', st.txChecksummed);
       add(into, 'frames dropped for bad offload metadata', st.txBadOffload);
+      add(into, 'GSO frames segmented (HOST_TSO4)', st.txTso);
       add(into, 'DEVICE_NEEDS_RESET', resets(h));
     },
   };

@@ -7,11 +7,14 @@
  *       connects (address from DHCP), sends N bytes (byte i is i & 0xff) in
  *       B-byte writes (default 65536), half-closes, reads the peer's reply to
  *       its end, closes; prints one JSON line:
- *       {"sent":N,"reply":"...","csumOffload":0|1,"zeroCopy":n,"copied":n,
- *        "interfaceZeroCopy":0|1,"mbufsInUse":n,"postedMbufs":n}
+ *       {"sent":N,"reply":"...","csumOffload":0|1,"tsoOffload":0|1,
+ *        "tsoFrames":n,"tsoBytes":n,"zeroCopy":n,"copied":n,
+ *        "merged":n,"rxDropped":n,"interfaceZeroCopy":0|1,"mbufsInUse":n,
+ *        "postedMbufs":n}
  *
- * csumOffload and the receive counters come from the first network device
- * (netDevices()[0]); mbufsInUse is the stack's pool use after the close, to
+ * csumOffload, tsoOffload and the receive counters come from the first
+ * network device (netDevices()[0]); tsoFrames/tsoBytes count the stack's
+ * TCP super-segments (segmentation offload); mbufsInUse is the stack's pool use after the close, to
  * compare with the mbufs the driver keeps posted.
  */
 import { net, netDevices } from '@osv-ts/kernel';
@@ -56,8 +59,13 @@ export async function main(argv: string[]): Promise<number> {
       sent: bytes,
       reply,
       csumOffload: dev.txChecksumOffload ? 1 : 0,
+      tsoOffload: dev.tsoMaxBytes > 0 ? 1 : 0,
+      tsoFrames: n.stack.stats.tcpTsoFrames,
+      tsoBytes: n.stack.stats.tcpTsoBytes,
       zeroCopy: dev.rxStats.zeroCopy,
       copied: dev.rxStats.copied,
+      merged: dev.rxStats.merged,
+      rxDropped: dev.rxStats.dropped,
       interfaceZeroCopy: n.interfaces[0]!.zeroCopy ? 1 : 0,
       mbufsInUse: n.stack.resources().mbufsInUse,
       postedMbufs: dev.postedMbufs,

@@ -48,9 +48,15 @@ export interface MbufReceiver {
 export interface NetRxStats {
   /** Frames handed over in the mbuf the device wrote (no copy). */
   zeroCopy: number;
+  /**
+   * Frames that came in several receive buffers (VIRTIO_NET_F_MRG_RXBUF) and
+   * were gathered into the first one: their tail bytes copied, whichever way
+   * they were then handed on (not counted in zeroCopy).
+   */
+  merged: number;
   /** Frames copied out of a driver buffer (a receiver or receive() waiter, or a buffer posted before the stack came). */
   copied: number;
-  /** Frames too short to be Ethernet, dropped. */
+  /** Frames dropped: too short to be Ethernet, or spanning buffers with a bad num_buffers or more bytes than a buffer holds. */
   dropped: number;
   /** Times a receive slot stayed empty because the pool had no free mbuf (refilled later). */
   refillFailures: number;
@@ -88,13 +94,22 @@ export interface NetDevice {
    */
   readonly txChecksumOffload: boolean;
   /**
+   * Largest frame (Ethernet header included) `transmitOffload` takes with a
+   * `gsoSize`, for the device to segment (VIRTIO_NET_F_HOST_TSO4
+   * negotiated); 0 when it cannot. netchannel's Link capability.
+   */
+  readonly tsoMaxBytes: number;
+  /**
    * Sends a frame like transmit(), with the device asked to compute the
    * Internet checksum over `[csumStart, length)` of the frame and store it at
-   * `csumStart + csumOffset` (the field holds the pseudo-header sum). Returns
-   * 0, or the negative errnos of transmit(), or -EINVAL when the offsets do
-   * not lie in the frame or checksum offload was not negotiated. Never throws.
+   * `csumStart + csumOffset` (the field holds the pseudo-header sum). With
+   * `gsoSize` > 0 the frame is one TCP/IPv4 packet of up to `tsoMaxBytes`
+   * that the device cuts into segments of `gsoSize` payload bytes, each
+   * with its own checksums. Returns 0, or the negative errnos of transmit(),
+   * or -EINVAL when the offsets do not lie in the frame or the offload was
+   * not negotiated. Never throws.
    */
-  transmitOffload(frame: Uint8Array, offset: number, length: number, csumStart: number, csumOffset: number): number;
+  transmitOffload(frame: Uint8Array, offset: number, length: number, csumStart: number, csumOffset: number, gsoSize?: number): number;
   /**
    * Zero-copy receive: from now on the driver posts mbufs of `r.pool` as
    * receive buffers and hands each received frame to `r.inputMbuf` in the

@@ -12,6 +12,7 @@ import {
   VIRTIO_NET_CONFIG_LAYOUT,
   VIRTIO_NET_F_CSUM,
   VIRTIO_NET_F_MAC,
+  VIRTIO_NET_F_MRG_RXBUF,
   VIRTIO_NET_F_MTU,
   VIRTIO_NET_F_STATUS,
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
@@ -21,14 +22,15 @@ import {
   VIRTIO_NET_TRANSMITQ,
   featureBit,
 } from '@osv-ts/virtio';
-import { ConfigSpace, MmioTransportDevice, type VirtioDeviceModel, type VirtioTransport, type VirtqueueDevice } from '@osv-ts/virtio/device';
+import { ConfigSpace, MmioTransportDevice, type DescriptorChain, type VirtioDeviceModel, type VirtioTransport, type VirtqueueDevice } from '@osv-ts/virtio/device';
 import { VirtioMmioDriver, type DmaAllocator, type MmioBus } from '@osv-ts/virtio/driver';
-import { MBUF_SIZE, NetStack, VirtualClock, seededEntropy, type LinkReceiver, type TcpSocket } from '@osv-ts/netchannel';
+import { MBUF_SIZE, MbufPool, NetStack, VirtualClock, seededEntropy, type LinkReceiver, type TcpSocket } from '@osv-ts/netchannel';
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IoWait, type IoWaitCpu } from './ioWait.js';
 import { NET_ERRNO } from './netDevice.js';
-import { VirtioNet } from './virtioNet.js';
+import { VirtioNet, type VirtioNetOptions } from './virtioNet.js';
 
 const BASE = 0x1_0000_0000;
 const IRQ = 10;
@@ -57,9 +59,14 @@ class MiniNet implements VirtioDeviceModel {
   readonly held: Uint8Array[] = [];
   /** Where transmitted frames go (the peer), besides `sent` when null. */
   onSend: ((f: Uint8Array) => void) | null = null;
+  /** Receive buffers each delivered frame took (more than 1 only under MRG_RXBUF). */
+  readonly rxSpans: number[] = [];
+  /** Chains taken for the frame being placed under MRG_RXBUF, kept while the ring is dry (as the hv device does). */
+  private taken: { head: number; chain: DescriptorChain }[] = [];
   transport!: VirtioTransport;
-  constructor(csum = false) {
-    this.features = featureBit(VIRTIO_NET_F_MAC) | featureBit(VIRTIO_NET_F_STATUS) | featureBit(VIRTIO_NET_F_MTU) | (csum ? featureBit(VIRTIO_NET_F_CSUM) : 0n);
+  constructor(csum = false, mrg = false) {
+    this.features =
+      featureBit(VIRTIO_NET_F_MAC) | featureBit(VIRTIO_NET_F_STATUS) | featureBit(VIRTIO_NET_F_MTU) | (csum ? featureBit(VIRTIO_NET_F_CSUM) : 0n) | (mrg ? featureBit(VIRTIO_NET_F_MRG_RXBUF) : 0n);
     this.config.setBytes('mac', Uint8Array.of(2, 0, 0, 0, 0, 7));
     this.config.set('mtu', 1500);
     this.config.set('status', VIRTIO_NET_S_LINK_UP);
@@ -102,8 +109,9 @@ class MiniNet implements VirtioDeviceModel {
   private deliverHeld(): void {
     while (this.held.length > 0 && this.inject(this.held[0]!)) this.held.shift();
   }
-  /** The peer sends a frame; false when the guest has no receive buffer. */
+  /** The peer sends a frame; false when the guest has no receive buffer (or, under MRG_RXBUF, too few yet). */
   inject(frame: Uint8Array): boolean {
+    if (this.transport.hasFeature(VIRTIO_NET_F_MRG_RXBUF)) return this.injectMerged(frame);
     const q = this.transport.queue(VIRTIO_NET_RECEIVEQ);
     const h = q ? q.pop() : -1;
     if (!q || h < 0) return false;
@@ -113,19 +121,84 @@ class MiniNet implements VirtioDeviceModel {
     q.chain.write(hdr);
     q.chain.write(frame, HDR);
     q.pushUsed(h, HDR + frame.length);
+    this.rxSpans.push(1);
     this.transport.flush(VIRTIO_NET_RECEIVEQ);
     return true;
+  }
+  /**
+   * 5.1.6.4 with MRG_RXBUF, written independently of the hv's device: takes
+   * chains until they hold header and frame, writes num_buffers into the
+   * first, pushes every chain with its length, then one flush.
+   */
+  private injectMerged(frame: Uint8Array): boolean {
+    const q = this.transport.queue(VIRTIO_NET_RECEIVEQ);
+    if (!q) return false;
+    const need = HDR + frame.length;
+    let room = this.taken.reduce((n, t) => n + t.chain.writableBytes, 0);
+    while (room < need) {
+      const chain = q.createChain();
+      const head = q.pop(chain);
+      if (head < 0) return false;
+      this.taken.push({ head, chain });
+      room += chain.writableBytes;
+    }
+    const hdr = new Uint8Array(HDR);
+    new DataView(hdr.buffer).setUint16(VIRTIO_NET_HDR_LAYOUT.num_buffers.offset, this.taken.length, true);
+    this.taken[0]!.chain.write(hdr);
+    let done = 0;
+    this.taken.forEach(({ head, chain }, i) => {
+      const skip = i === 0 ? HDR : 0;
+      const n = chain.write(frame.subarray(done), skip);
+      done += n;
+      q.pushUsed(head, skip + n);
+    });
+    this.rxAddresses.push(this.taken[0]!.chain.segmentAddress(0));
+    this.rxSpans.push(this.taken.length);
+    this.taken = [];
+    this.transport.flush(VIRTIO_NET_RECEIVEQ);
+    return true;
+  }
+  /**
+   * A misbehaving device: pops one chain per entry of `pieces` and writes
+   * it, the first behind a header with `numBuffers` (none when null: the
+   * pieces continue a frame), pushes them all and flushes. Throws when the
+   * ring has too few chains (the test posts enough).
+   */
+  injectRaw(pieces: readonly Uint8Array[], numBuffers: number | null): void {
+    const q = this.transport.queue(VIRTIO_NET_RECEIVEQ);
+    if (!q) throw new Error('injectRaw: no receive queue');
+    const chains: { head: number; chain: DescriptorChain }[] = [];
+    for (let i = 0; i < pieces.length; i++) {
+      const chain = q.createChain();
+      const head = q.pop(chain);
+      if (head < 0) throw new Error('injectRaw: the guest has too few receive buffers posted');
+      chains.push({ head, chain });
+    }
+    chains.forEach(({ head, chain }, i) => {
+      let n = 0;
+      if (i === 0 && numBuffers !== null) {
+        const hdr = new Uint8Array(HDR);
+        new DataView(hdr.buffer).setUint16(VIRTIO_NET_HDR_LAYOUT.num_buffers.offset, numBuffers, true);
+        n = chain.write(hdr);
+      }
+      n += chain.write(pieces[i]!, n);
+      q.pushUsed(head, n);
+    });
+    this.transport.flush(VIRTIO_NET_RECEIVEQ);
   }
   setLink(up: boolean): void {
     this.config.set('status', up ? VIRTIO_NET_S_LINK_UP : 0);
     this.transport.configChanged();
   }
-  reset(): void {}
+  reset(): void {
+    this.taken = [];
+  }
 }
 
-function machine(csum = false) {
+/** A driver over MiniNet; `mrg`: the device offers MRG_RXBUF; `options`: the driver's. */
+function machine(csum = false, mrg = false, options: VirtioNetOptions = {}) {
   const memory = new SharedArrayBuffer(16 << 20);
-  const model = new MiniNet(csum);
+  const model = new MiniNet(csum, mrg);
   let pending = 0;
   let now = 0;
   const transport = new MmioTransportDevice(memory, model, { raiseInterrupt: () => void (pending |= 1 << IRQ), log: () => {} });
@@ -156,7 +229,7 @@ function machine(csum = false) {
     },
   };
   const io = new IoWait(cpu);
-  const net = new VirtioNet(new VirtioMmioDriver(bus, BASE), memory, dma, io, IRQ, 'eth0');
+  const net = new VirtioNet(new VirtioMmioDriver(bus, BASE), memory, dma, io, IRQ, 'eth0', options);
   return { net, model, memory };
 }
 
@@ -229,8 +302,8 @@ const RX_SLOTS = 128;
  * A guest stack over the driver, receiving into mbufs in guest memory as the
  * kernel wires it (kernelNet.ts), and a peer stack behind the device model.
  */
-function stacks(csum: boolean, mbufCount?: number) {
-  const { net, model, memory } = machine(csum);
+function stacks(csum: boolean, mbufCount?: number, mrg?: VirtioNetOptions) {
+  const { net, model, memory } = machine(csum, mrg !== undefined, mrg);
   const clock = new VirtualClock();
   const guest = new NetStack({
     clock,
@@ -380,6 +453,169 @@ describe('VirtioNet zero-copy receive into a netchannel stack', () => {
     const elsewhere = new NetStack({ clock, timers: clock, entropy: seededEntropy(3) });
     expect(net.setMbufReceiver({ pool: elsewhere.pool, mbufBytes: MBUF_SIZE, inputMbuf: () => {} })).toBe(false);
     expect(net.setMbufReceiver({ pool: elsewhere.pool, mbufBytes: 1024, inputMbuf: () => {} })).toBe(false);
+  });
+});
+
+/** A frame of `n` bytes whose every byte depends on its position and `seed`. */
+const patterned = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 13 + seed * 101 + (i >> 8)) & 0xff);
+
+/** Runs promise jobs (the driver's poller) until `done()`. */
+async function spin(done: () => boolean): Promise<void> {
+  for (let i = 0; !done(); i++) {
+    if (i > 200_000) throw new Error('the driver did not deliver');
+    await null;
+  }
+}
+
+/**
+ * A driver whose frames go to `got`: through zero-copy mbufs of a pool in
+ * guest memory (`zeroCopy`) or a receiver (the copy path).
+ */
+function receiving(zeroCopy: boolean, options: VirtioNetOptions) {
+  const m = machine(false, true, options);
+  const got: Uint8Array[] = [];
+  const pool = new MbufPool({ memory: m.memory, byteOffset: POOL_AT, byteLength: POOL_BYTES });
+  if (zeroCopy) {
+    const input = (b: number): void => {
+      got.push(pool.bytes.slice(pool.off(b), pool.off(b) + pool.len(b)));
+      pool.free(b);
+    };
+    expect(m.net.setMbufReceiver({ pool, mbufBytes: MBUF_SIZE, inputMbuf: input })).toBe(true);
+  } else m.net.setReceiver({ receiveFrame: (f, off, len) => void got.push(f.slice(off, off + len)) });
+  /** Nothing leaked: every slot posted again and, on the zero-copy path, the mbufs in use are exactly those posted. */
+  const idle = (): void => {
+    expect(m.net.postedRxBuffers).toBe(RX_SLOTS);
+    if (zeroCopy) {
+      expect(m.net.postedMbufs).toBe(RX_SLOTS);
+      expect(pool.inUse).toBe(m.net.postedMbufs);
+    }
+  };
+  const stop = (): void => {
+    m.net.setMbufReceiver(null);
+    m.net.setReceiver(null);
+  };
+  return { ...m, got, pool, idle, stop };
+}
+
+describe('VirtioNet mergeable receive buffers (VIRTIO_NET_F_MRG_RXBUF)', () => {
+  it('negotiates MRG_RXBUF only when offered, and refuses receive buffers smaller than the header', () => {
+    expect(machine(false, false).net.rxMergeable).toBe(false);
+    expect(machine(false, true).net.rxMergeable).toBe(true);
+    for (const bad of [11, 0, 100.5, Number.NaN]) {
+      expect(() => machine(false, true, { rxBufferBytes: bad })).toThrow(expect.objectContaining({ name: 'KernelError', code: 'EINVAL' }));
+    }
+  });
+
+  it('without MRG_RXBUF posts whole-frame buffers whatever rxBufferBytes says', async () => {
+    const { net, model } = machine(false, false, { rxBufferBytes: 100 });
+    const f = patterned(1514, 1);
+    expect(model.inject(f)).toBe(true);
+    expect(model.rxSpans).toEqual([1]);
+    expect(await net.receive()).toEqual(f);
+    expect(net.rxStats.merged).toBe(0);
+  });
+
+  for (const zeroCopy of [false, true]) {
+    it(`gathers a frame spanning buffers into one (${zeroCopy ? 'zero-copy mbufs' : 'copy path'}); a frame in one buffer takes the old path`, async () => {
+      const t = receiving(zeroCopy, { rxBufferBytes: 100 });
+      try {
+        const frames = [patterned(1514, 1), patterned(60, 2), patterned(88, 3), patterned(89, 4)];
+        for (const f of frames) t.model.send(f);
+        await spin(() => t.got.length === frames.length);
+        expect(t.got).toEqual(frames);
+        expect(t.model.rxSpans).toEqual([16, 1, 1, 2]); // 12 + 1514 bytes over 100-byte buffers; 12 + 88 fills one exactly
+        expect(t.net.rxStats).toMatchObject({ merged: 2, dropped: 0, zeroCopy: zeroCopy ? 2 : 0, copied: zeroCopy ? 0 : 4 });
+        t.idle();
+      } finally {
+        t.stop();
+      }
+    });
+
+    it(`drops frames with a bad num_buffers or too long for a slot, waits for the rest of a frame, and leaks nothing (${zeroCopy ? 'zero-copy' : 'copy path'})`, async () => {
+      const t = receiving(zeroCopy, {});
+      try {
+        const good = [patterned(60, 1), patterned(70, 2), patterned(80, 3)];
+        t.model.injectRaw([patterned(60, 9)], 0); // num_buffers 0
+        t.model.send(good[0]!);
+        t.model.injectRaw([patterned(60, 9)], RX_SLOTS + 1); // more buffers than the ring holds
+        t.model.send(good[1]!);
+        await spin(() => t.got.length === 2);
+        expect(t.net.rxStats.dropped).toBe(2);
+        // A frame in three buffers whose third comes later: the first waits, out of the ring, for the rest.
+        const parts = [patterned(700, 4), patterned(700, 5), patterned(100, 6)];
+        t.model.injectRaw(parts.slice(0, 2), 3);
+        for (let i = 0; i < 200; i++) await null;
+        expect(t.got.length).toBe(2);
+        expect(t.net.postedRxBuffers).toBe(RX_SLOTS - 1);
+        t.model.injectRaw(parts.slice(2), null);
+        await spin(() => t.got.length === 3);
+        expect(t.got[2]).toEqual(Uint8Array.from([...parts[0]!, ...parts[1]!, ...parts[2]!]));
+        // Two buffers holding more than a slot can hold: dropped whole, and the next frame is fine.
+        t.model.injectRaw([patterned(1500, 7), patterned(1500, 8)], 2);
+        t.model.send(good[2]!);
+        await spin(() => t.got.length === 4);
+        expect(t.got).toEqual([good[0], good[1], t.got[2], good[2]]);
+        expect(t.net.rxStats).toMatchObject({ dropped: 3, merged: 1 });
+        t.idle();
+      } finally {
+        t.stop();
+      }
+    });
+  }
+
+  it('delivers random frames over random buffer sizes byte-identical and in order, on both paths, leaking nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 14, max: 1514 }), { minLength: 1, maxLength: 40 }),
+        fc.option(fc.oneof(fc.integer({ min: 12, max: 64 }), fc.integer({ min: 12, max: 2100 })), { nil: undefined }),
+        fc.boolean(),
+        async (lens, rxBufferBytes, zeroCopy) => {
+          const t = receiving(zeroCopy, rxBufferBytes === undefined ? {} : { rxBufferBytes });
+          try {
+            const frames = lens.map((n, i) => patterned(n, i));
+            for (const f of frames) t.model.send(f);
+            await spin(() => t.got.length === frames.length);
+            expect(t.got).toEqual(frames);
+            expect(t.net.rxStats.merged).toBe(t.model.rxSpans.filter((n) => n > 1).length);
+            expect(t.net.rxStats.dropped).toBe(0);
+            t.idle();
+          } finally {
+            t.stop();
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('carries a multi-MiB TCP stream in frames spanning 2-4 buffers to the stack intact, and leaks nothing', async () => {
+    const t = stacks(false, undefined, { rxBufferBytes: 512 });
+    try {
+      const { l, c, s } = await connect(t);
+      const BYTES = 4 << 20;
+      let sent = '';
+      let got: { bytes: number; sha: string } | null = null;
+      void writeAll(c, BYTES).then((h) => (sent = h));
+      void readAll(s).then((r) => (got = r));
+      await t.until(() => got !== null && sent !== '');
+      expect(got!.bytes).toBe(BYTES);
+      expect(got!.sha).toBe(sent);
+      const spans = t.model.rxSpans;
+      expect(Math.max(...spans)).toBeLessThanOrEqual(4);
+      expect(spans.filter((n) => n >= 2).length).toBeGreaterThan(2000);
+      expect(t.net.rxStats.merged).toBe(spans.filter((n) => n >= 2).length);
+      expect(t.net.rxStats).toMatchObject({ dropped: 0, copied: 0 });
+      expect(t.guest.stats.tcpInErrs).toBe(0);
+      await s.close();
+      await c.close();
+      await l.close();
+      await t.until(() => t.guest.resources().connections === 0 && t.peer.resources().connections === 0);
+      expect(t.net.postedMbufs).toBe(RX_SLOTS);
+      expect(t.net.postedRxBuffers).toBe(RX_SLOTS);
+      expect(t.guest.resources().mbufsInUse).toBe(t.net.postedMbufs);
+    } finally {
+      t.stop();
+    }
   });
 });
 

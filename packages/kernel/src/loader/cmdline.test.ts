@@ -52,4 +52,11 @@ describe('parseCommandLine', () => {
     expect(parseCommandLine('--halt-poll=500000 /a.js').haltPollNs).toBe(500_000);
     expect('haltPollNs' in parseCommandLine('/a.js')).toBe(false);
   });
+
+  it('takes --net-rx-buffer=BYTES for virtio-net receive buffers, at least the 12-byte header', () => {
+    expect(parseCommandLine('--net-rx-buffer=64 /a.js').netRxBufferBytes).toBe(64);
+    expect(parseCommandLine('--net-rx-buffer=12 /a.js').netRxBufferBytes).toBe(12);
+    expect('netRxBufferBytes' in parseCommandLine('/a.js')).toBe(false);
+    for (const bad of ['11', '0', '-64', '1e3', '', '100000']) expect(() => parseCommandLine(`--net-rx-buffer=${bad} /a.js`)).toThrow(/--net-rx-buffer=BYTES/);
+  });
 });

@@ -21,6 +21,12 @@ export interface CommandLine {
   readonly verbose: boolean;
   /** `--halt-poll=NS`: the longest a vCPU's adaptive idle poll window grows to (0: no adaptation); undefined for the default. */
   readonly haltPollNs?: number;
+  /**
+   * `--net-rx-buffer=BYTES`: bytes per virtio-net receive buffer where the
+   * device lets a frame span several (VIRTIO_NET_F_MRG_RXBUF); at least 12.
+   * For tests and comparisons: undefined, the default, posts whole-frame buffers.
+   */
+  readonly netRxBufferBytes?: number;
 }
 
 /** Splits a command line into words. Throws KernelError BAD_CMDLINE on an unterminated quote. */
@@ -61,6 +67,7 @@ export function parseCommandLine(text: string): CommandLine {
   const env: Record<string, string> = {};
   let verbose = false;
   let haltPollNs: number | undefined;
+  let netRxBufferBytes: number | undefined;
   let i = 0;
   for (; i < words.length && words[i]!.startsWith('--'); i++) {
     const opt = words[i]!;
@@ -75,8 +82,12 @@ export function parseCommandLine(text: string): CommandLine {
       const v = opt.slice(12);
       if (!/^\d{1,10}$/.test(v)) throw new KernelError('BAD_CMDLINE', `command line: ${opt} should be --halt-poll=NS with NS a whole number of nanoseconds`);
       haltPollNs = Number(v);
+    } else if (opt.startsWith('--net-rx-buffer=')) {
+      const v = opt.slice(16);
+      if (!/^\d{1,5}$/.test(v) || Number(v) < 12) throw new KernelError('BAD_CMDLINE', `command line: ${opt} should be --net-rx-buffer=BYTES with BYTES a whole number from 12 (the virtio-net header) to 99999`);
+      netRxBufferBytes = Number(v);
     } else {
-      throw new KernelError('BAD_CMDLINE', `command line: unknown kernel option ${opt} (known: --env=NAME=VALUE, --verbose, --halt-poll=NS)`);
+      throw new KernelError('BAD_CMDLINE', `command line: unknown kernel option ${opt} (known: --env=NAME=VALUE, --verbose, --halt-poll=NS, --net-rx-buffer=BYTES)`);
     }
   }
   const argv = words.slice(i);
@@ -85,5 +96,5 @@ export function parseCommandLine(text: string): CommandLine {
   if (!program.startsWith('/')) {
     throw new KernelError('BAD_CMDLINE', `command line: program '${program}' must be an absolute path in the root filesystem, like /${program}`);
   }
-  return { program, argv, env, verbose, ...(haltPollNs === undefined ? {} : { haltPollNs }) };
+  return { program, argv, env, verbose, ...(haltPollNs === undefined ? {} : { haltPollNs }), ...(netRxBufferBytes === undefined ? {} : { netRxBufferBytes }) };
 }

@@ -118,6 +118,19 @@ export class ArpCache {
     return null;
   }
 
+  /**
+   * The MAC of `ip` if it is known, marking the entry used (the caller sends
+   * to it at once, as after resolve()); null, with no side effect, when it is
+   * not: for senders that would rather take another path than wait (TCP
+   * segmentation offload falls back to ordinary segments).
+   */
+  known(ip: number): Uint8Array | null {
+    const e = this.entries.get(ip);
+    if (e === undefined || e.state === INCOMPLETE) return null;
+    e.used = true;
+    return e.mac;
+  }
+
   /** Looks up without side effects; for tests and diagnostics. */
   lookup(ip: number): Uint8Array | null {
     const e = this.entries.get(ip);

@@ -11,7 +11,8 @@ import type { StackCore } from './stackCore.js';
 import { copyBytes, put16, put32 } from './wire/bytes.js';
 import { checksum } from './wire/checksum.js';
 import { completeChecksum } from './txChecksum.js';
-import { INADDR_BROADCAST, IP_DST, IP_HDR_LEN, IP_ID, IP_LEN, IP_MF, IP_OFF, IP_P, IP_SRC, IP_SUM, IP_TOS, IP_TTL, IP_VHL, IPDEFTTL } from './wire/ipv4.js';
+import { ETHER_HDR_LEN } from './wire/ethernet.js';
+import { INADDR_BROADCAST, IPPROTO_TCP, IP_DST, IP_HDR_LEN, IP_ID, IP_LEN, IP_MF, IP_OFF, IP_P, IP_SRC, IP_SUM, IP_TOS, IP_TTL, IP_VHL, IPDEFTTL } from './wire/ipv4.js';
 
 /** Negative errno: no route to the destination. */
 const ENETUNREACH = -101;
@@ -28,6 +29,8 @@ export class IpOutput {
   private nextId: number;
   /** Set by route(): the next hop for the destination routed last. */
   nextHop = 0;
+  /** Set by tsoRoute(): the next hop's MAC address. */
+  tsoMac: Uint8Array | null = null;
 
   constructor(core: StackCore, ifaces: Netif[]) {
     this.core = core;
@@ -106,6 +109,40 @@ export class IpOutput {
     this.header(pool.bytes, o, len + IP_HDR_LEN, this.nextId++ & 0xffff, 0, src, dst, protocol, tos);
     core.stats.ipOutRequests++;
     return nif.outputIp(m, this.nextHop);
+  }
+
+  /**
+   * The interface for a TCP super-segment to `dst` (TCP segmentation
+   * offload), with nextHop and tsoMac set; null when the packet must go as
+   * ordinary segments instead: the route's link cannot segment, or the next
+   * hop is not resolved yet (ordinary output asks ARP and holds the packet).
+   */
+  tsoRoute(dst: number): Netif | null {
+    const nif = this.route(dst);
+    if (nif === null || nif.arp === null || nif.tsoMaxFrame === 0) return null;
+    const mac = this.nextHop === INADDR_BROADCAST || this.nextHop === nif.broadcast ? null : nif.arp.known(this.nextHop);
+    if (mac === null) return null;
+    this.tsoMac = mac;
+    return nif;
+  }
+
+  /**
+   * Sends a TCP super-segment that the caller built in `b` (the stack's TSO
+   * scratch) with room for the Ethernet and IPv4 headers before the
+   * transport packet at `b[o + 14 + 20, o + 14 + 20 + len)`, over `nif` to
+   * tsoMac (both from tsoRoute just before). The link cuts it into
+   * `segments` segments of `gsoSize` payload bytes, numbering their IPv4
+   * ids from this header's on, so the id counter moves past all of them.
+   * Returns 0, or the link's negative errno (nothing was sent then).
+   */
+  outputTso(nif: Netif, b: Uint8Array, o: number, len: number, src: number, dst: number, gsoSize: number, segments: number): number {
+    const ip = o + ETHER_HDR_LEN;
+    this.header(b, ip, len + IP_HDR_LEN, this.nextId & 0xffff, 0, src, dst, IPPROTO_TCP, 0);
+    const r = nif.transmitTso(b, o, ETHER_HDR_LEN + IP_HDR_LEN + len, this.tsoMac!, gsoSize);
+    if (r < 0) return r;
+    this.nextId = (this.nextId + segments) & 0xffff;
+    this.core.stats.ipOutRequests += segments;
+    return 0;
   }
 
   /**

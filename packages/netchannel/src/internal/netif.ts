@@ -9,10 +9,18 @@ import type { FrameSink, StackCore } from './stackCore.js';
 import { get16 } from './wire/bytes.js';
 import { ETH_DST, ETH_SRC, ETH_TYPE, ETHER_ADDR_LEN, ETHER_HDR_LEN, ETHERTYPE_ARP, ETHERTYPE_IP } from './wire/ethernet.js';
 import { INADDR_BROADCAST, IP_LEN, IP_P, IP_VHL } from './wire/ipv4.js';
+import { TH_SUM } from './wire/tcp.js';
 import { checksumFieldOffset, completeChecksum } from './txChecksum.js';
 
 /** Headroom of received frames, bytes. */
 const NET_IP_ALIGN = 2;
+
+/**
+ * Bytes of the stack's TCP segmentation offload scratch (StackCore.tsoScratch),
+ * and so the largest super-segment frame it builds: 64 KiB, an arena block,
+ * like virtio-net's 64 KiB GSO frames.
+ */
+export const TSO_SCRATCH_BYTES = 65536;
 
 /** An interface: its addresses, its link (or loopback), and the hooks the stack plugs in. */
 export class Netif implements LinkReceiver, FrameSink, ArpHost {
@@ -184,6 +192,42 @@ export class Netif implements LinkReceiver, FrameSink, ArpHost {
       link.transmit(pool.bytes, o, len);
     }
     pool.freeChain(m);
+  }
+
+  /**
+   * Largest TCP segmentation offload frame (Ethernet header included) the
+   * interface can hand its link now: the link's tsoMaxBytes while it also
+   * computes checksums, bounded by the stack's scratch; 0 when it cannot
+   * (loopback, a link without the capability or one that lost it, no
+   * scratch). Read per super-segment, as txChecksumOffload is per frame.
+   */
+  get tsoMaxFrame(): number {
+    const link = this.link;
+    if (link === null || this.core.tsoScratch < 0 || link.txChecksumOffload !== true || link.transmitOffload === undefined) return 0;
+    const max = link.tsoMaxBytes ?? 0;
+    return max > 0 ? Math.min(max, TSO_SCRATCH_BYTES) : 0;
+  }
+
+  /**
+   * Sends a TCP super-segment built in `b[o, o+len)` (the Ethernet header
+   * is written here; the IPv4 packet follows it, its TCP checksum partial)
+   * to `mac`, for the link to cut into segments of `gsoSize` payload bytes.
+   * The caller checked `len` against tsoMaxFrame and resolved `mac`. The
+   * bytes are the link's only during the call. Returns the link's answer:
+   * 0, or a negative errno (-ENOBUFS when its large buffers are all in
+   * flight), on which the caller sends the bytes some other way.
+   */
+  transmitTso(b: Uint8Array, o: number, len: number, mac: Uint8Array, gsoSize: number): number {
+    for (let i = 0; i < ETHER_ADDR_LEN; i++) {
+      b[o + ETH_DST + i] = mac[i]!;
+      b[o + ETH_SRC + i] = this.mac[i]!;
+    }
+    b[o + ETH_TYPE] = ETHERTYPE_IP >>> 8;
+    b[o + ETH_TYPE + 1] = ETHERTYPE_IP & 0xff;
+    const csumStart = ETHER_HDR_LEN + ((b[o + ETHER_HDR_LEN + IP_VHL]! & 0x0f) << 2);
+    const r = this.link!.transmitOffload!(b, o, len, csumStart, TH_SUM, gsoSize);
+    if (r >= 0) this.core.stats.framesOut++;
+    return r;
   }
 
   /** ArpHost: ARP resolution of `ip` failed. */

@@ -49,6 +49,14 @@ export class StackCore {
    * interfaces complete them for every other destination.
    */
   txCsumPartial = false;
+  /**
+   * Offset in the pool's bytes of the region (TSO_SCRATCH_BYTES) where TCP
+   * builds a super-segment for a link with segmentation offload, or -1: the
+   * stack reserves it from the arena when the first such link attaches. Used
+   * only within one synchronous transmit (the Link contract: bytes are valid
+   * during the call), so one region serves every connection.
+   */
+  tsoScratch = -1;
   private readonly backlogM: Int32Array;
   private readonly backlogSink: (FrameSink | null)[];
   private blHead = 0;

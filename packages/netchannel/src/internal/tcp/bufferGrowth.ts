@@ -40,24 +40,22 @@ function nextCap(cap: number, bytes: number, max: number): number {
 export function growReceiveRing(pool: MbufPool, tp: Tcb): boolean {
   const rcv = tp.rcv;
   if (rcv === null || rcv.cap >= tp.rcvBufMax) return false;
-  const cap = nextCap(rcv.cap, 0, tp.rcvBufMax);
-  const at = allocForGrowth(pool, cap);
-  if (at < 0) return false;
-  const old = rcv.base;
-  rcv.moveTo(at, cap);
-  pool.arena.release(old);
-  return true;
+  return moveRing(pool, rcv, nextCap(rcv.cap, 0, tp.rcvBufMax));
 }
 
 /** Grows `tp`'s send ring towards holding `bytes` (within SO_SNDBUF); false at the limit, under pressure, or with the arena full. */
 export function growSendRing(pool: MbufPool, tp: Tcb, bytes: number): boolean {
   const snd = tp.snd;
   if (snd === null || snd.cap >= tp.sndBufMax) return false;
-  const cap = nextCap(snd.cap, bytes, tp.sndBufMax);
+  return moveRing(pool, snd, nextCap(snd.cap, bytes, tp.sndBufMax));
+}
+
+/** Moves `ring` into a new block of `cap` bytes and releases its old one; false when none is to be had. */
+function moveRing(pool: MbufPool, ring: { readonly base: number; moveTo(base: number, cap: number): void }, cap: number): boolean {
   const at = allocForGrowth(pool, cap);
   if (at < 0) return false;
-  const old = snd.base;
-  snd.moveTo(at, cap);
+  const old = ring.base;
+  ring.moveTo(at, cap);
   pool.arena.release(old);
   return true;
 }

@@ -7,18 +7,30 @@
  * timestamps, SACK blocks), data copied from the send ring, checksum.
  * Also the retransmission primitive recovery uses, and replies without a
  * connection (RST, keepalive probes). Runs on the connection's thread.
+ *
+ * TCP segmentation offload: when the route's link can segment
+ * (Link.tsoMaxBytes), new data the windows, Nagle and SWS rules let go now
+ * leaves as one super-segment of several MSS-sized pieces instead of a
+ * segment per piece — exactly the bytes the per-segment loop would have
+ * sent (a last piece shorter than the MSS only when that loop would have
+ * sent it too) — built in the stack's scratch region, since it cannot fit a
+ * 2 KiB mbuf, and handed to the link synchronously. Retransmissions (after
+ * a timeout, fast retransmit, SACK holes), SYNs, forced probes and
+ * everything during recovery stay MSS-sized.
  */
 import { MBUF_HEADROOM } from '../../mbufPool.js';
 import { put16, put32 } from '../wire/bytes.js';
 import { finishChecksum, pseudoHeaderSum, sumBytes } from '../wire/checksum.js';
 import { partialChecksum } from '../txChecksum.js';
-import { IPPROTO_TCP } from '../wire/ipv4.js';
+import { ETHER_HDR_LEN } from '../wire/ethernet.js';
+import { IP_HDR_LEN, IPPROTO_TCP } from '../wire/ipv4.js';
 import {
   TCP_HDR_LEN, TCPOPT_MAXSEG, TCPOPT_NOP, TCPOPT_SACK, TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP, TCPOPT_WINDOW,
   TH_ACK, TH_ACKNUM, TH_DPORT, TH_FIN, TH_FLAGS, TH_OFF, TH_PUSH, TH_RST, TH_SEQ, TH_SPORT, TH_SUM, TH_SYN, TH_URP, TH_WIN,
 } from '../wire/tcp.js';
 import { sackPipe } from './tcpCongestion.js';
 import { currentRto } from './tcpRtt.js';
+import type { Netif } from '../netif.js';
 import {
   TF_ACKNOW, TF_DELACK, TF_FORCE, TF_NODELAY, TF_RCVD_TSTMP, TF_RECOVERY, TF_REQ_SACK, TF_REQ_SCALE, TF_REQ_TSTMP,
   TF_SACK_PERMIT, TF_SHUTWR, type Tcb,
@@ -76,7 +88,14 @@ function outputOnce(sh: TcpShared, tp: Tcb): boolean {
   const force = (tp.flags & TF_FORCE) !== 0;
   if (force && usable < 1) usable = 1;
   const segMax = tp.mss - optionsLength(tp);
-  const len = Math.max(Math.min(avail, usable, segMax), 0);
+  const tsoNif = avail > segMax && usable > segMax && !force ? tsoInterface(sh, tp) : null;
+  let len = Math.max(Math.min(avail, usable, tsoNif === null ? segMax : tsoPayloadMax(tp, tsoNif, segMax)), 0);
+  if (len > segMax) {
+    // Whole MSS pieces go now, as the loop would send them; a short last piece only if the loop would send it too.
+    const tail = len % segMax;
+    const finNext = (flags & TH_FIN) !== 0 && (tp.flags & TF_SHUTWR) !== 0 && seqAdd(tp.sndNxt, len) === dataEnd;
+    if (tail !== 0 && !finNext && !tailDue(tp, tail, off + len, buffered)) len -= tail;
+  }
   const fin = (flags & TH_FIN) !== 0 && (tp.flags & TF_SHUTWR) !== 0 && seqAdd(tp.sndNxt, len) === dataEnd;
   if (!fin) flags &= ~TH_FIN;
   if (!(len > 0 && dataDue(tp, len, segMax, off, buffered, force)) && !fin && (tp.flags & TF_ACKNOW) === 0 && !windowUpdateDue(tp)) {
@@ -85,7 +104,7 @@ function outputOnce(sh: TcpShared, tp: Tcb): boolean {
   if (len > 0 && seqAdd(tp.sndNxt, len) === dataEnd) flags |= TH_PUSH;
   const carries = len > 0 || fin;
   const seq = carries ? tp.sndNxt : tp.sndMax;
-  if (!emit(sh, tp, seq, len, flags)) return false;
+  if (!(len > segMax ? emitTso(sh, tp, tsoNif!, seq, len, flags, segMax) : emit(sh, tp, seq, len, flags))) return false;
   if (carries) afterSend(sh, tp, seq, len + (fin ? 1 : 0), seqLt(seq, tp.sndMax));
   tp.flags &= ~TF_FORCE;
   return true;
@@ -98,6 +117,35 @@ function dataDue(tp: Tcb, len: number, segMax: number, off: number, buffered: nu
   const idle = tp.sndMax === tp.sndUna;
   if ((idle || (tp.flags & TF_NODELAY) !== 0) && off + len >= buffered) return true;
   return tp.maxSndWnd > 0 && len >= tp.maxSndWnd / 2;
+}
+
+/**
+ * Whether a last piece of `tail` (< MSS) bytes, ending at send-buffer offset
+ * `end`, would go out right after full segments in the per-segment loop:
+ * then the connection is no longer idle, so only TCP_NODELAY at the end of
+ * the buffered data or the half-window rule of dataDue let it go.
+ */
+function tailDue(tp: Tcb, tail: number, end: number, buffered: number): boolean {
+  if ((tp.flags & TF_NODELAY) !== 0 && end >= buffered) return true;
+  return tp.maxSndWnd > 0 && tail >= tp.maxSndWnd / 2;
+}
+
+/**
+ * The interface to send a super-segment of new data of `tp` through, or
+ * null when this segment goes the ordinary way: not new data (a retransmit
+ * after a timeout), recovery, no route with segmentation offload, or the
+ * next hop not yet resolved.
+ */
+function tsoInterface(sh: TcpShared, tp: Tcb): Netif | null {
+  if (tp.sndNxt !== tp.sndMax || (tp.flags & TF_RECOVERY) !== 0 || sh.core.tsoScratch < 0) return null;
+  return sh.ip.tsoRoute(tp.faddr);
+}
+
+/** Most payload bytes of a super-segment over `nif`: whole MSS pieces within its frame limit and the 64 KiB of IPv4. */
+function tsoPayloadMax(tp: Tcb, nif: Netif, segMax: number): number {
+  const hdrs = IP_HDR_LEN + TCP_HDR_LEN + optionsLength(tp);
+  const room = Math.min(nif.tsoMaxFrame - ETHER_HDR_LEN, 65535) - hdrs;
+  return room > segMax ? room - (room % segMax) : segMax;
 }
 
 /** Sequence bookkeeping after `used` sequence numbers went out at `seq`. */
@@ -191,8 +239,55 @@ function emit(sh: TcpShared, tp: Tcb, seq: number, len: number, flags: number): 
     core.stats.noMbufs++;
     return false;
   }
-  const b = pool.bytes;
-  const o = pool.off(m);
+  const total = fillSegment(sh, tp, pool.bytes, pool.off(m), seq, len, flags, core.txCsumPartial);
+  if (core.txCsumPartial) pool.setCsumPartial(m, true);
+  pool.setData(m, pool.off(m), total);
+  core.stats.tcpOutSegs++;
+  if ((len > 0 || (flags & (TH_SYN | TH_FIN)) !== 0) && seqLt(seq, tp.sndMax)) core.stats.tcpRetransSegs++;
+  sh.ip.output(m, tp.laddr, tp.faddr, IPPROTO_TCP);
+  return true;
+}
+
+/**
+ * Builds a super-segment of `len` (> segMax) new bytes of `tp` in the
+ * stack's TSO scratch and hands it to `nif` (from tsoInterface just before)
+ * to be cut into `segMax`-byte pieces. When the link refuses it (its large
+ * buffers all in flight: -ENOBUFS), the same bytes go as ordinary segments,
+ * the pieces the link would have made, so a busy device costs batching,
+ * never a retransmission timeout. Returns false only when no mbuf was free
+ * for that (what went out before counts as sent).
+ */
+function emitTso(sh: TcpShared, tp: Tcb, nif: Netif, seq: number, len: number, flags: number, segMax: number): boolean {
+  const core = sh.core;
+  const o = core.tsoScratch;
+  const total = fillSegment(sh, tp, core.pool.bytes, o + ETHER_HDR_LEN + IP_HDR_LEN, seq, len, flags, true);
+  const pieces = Math.ceil(len / segMax);
+  if (sh.ip.outputTso(nif, core.pool.bytes, o, total, tp.laddr, tp.faddr, segMax, pieces) === 0) {
+    core.stats.tcpOutSegs += pieces;
+    core.stats.tcpTsoFrames++;
+    core.stats.tcpTsoBytes += len;
+    return true;
+  }
+  for (let done = 0; done < len; done += segMax) {
+    const n = Math.min(segMax, len - done);
+    const last = done + n === len;
+    if (!emit(sh, tp, seqAdd(seq, done), n, last ? flags : flags & ~(TH_FIN | TH_PUSH))) {
+      if (done > 0) afterSend(sh, tp, seq, done, false);
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Writes the TCP header, options and `len` bytes of data from the send
+ * ring at `b[o...]`, with the checksum complete or (`partial`) left as the
+ * pseudo-header sum for the link, and records the ACK and window it
+ * carries. Returns the segment's length. Call only for a segment that is
+ * then sent.
+ */
+function fillSegment(sh: TcpShared, tp: Tcb, b: Uint8Array, o: number, seq: number, len: number, flags: number, partial: boolean): number {
+  const core = sh.core;
   const syn = (flags & TH_SYN) !== 0;
   const p = syn ? writeSynOptions(sh, tp, b, o + TCP_HDR_LEN) : writeOptions(sh, tp, b, o + TCP_HDR_LEN, flags);
   const hlen = p - o;
@@ -209,13 +304,11 @@ function emit(sh: TcpShared, tp: Tcb, seq: number, len: number, flags: number): 
   put16(b, o + TH_URP, 0);
   put16(b, o + TH_SUM, 0);
   const total = hlen + len;
-  if (core.txCsumPartial) {
+  if (partial) {
     put16(b, o + TH_SUM, partialChecksum(tp.laddr, tp.faddr, IPPROTO_TCP, total));
-    pool.setCsumPartial(m, true);
   } else {
     put16(b, o + TH_SUM, finishChecksum(sumBytes(b, o, total, pseudoHeaderSum(tp.laddr, tp.faddr, IPPROTO_TCP, total))));
   }
-  pool.setData(m, o, total);
   if ((flags & TH_ACK) !== 0) {
     const edge = seqAdd(tp.rcvNxt, syn ? win : (win << tp.rcvScale));
     if (seqGt(edge, tp.rcvAdv)) tp.rcvAdv = edge;
@@ -223,10 +316,7 @@ function emit(sh: TcpShared, tp: Tcb, seq: number, len: number, flags: number): 
     tp.flags &= ~(TF_ACKNOW | TF_DELACK);
     core.timers.cancel(tp.tDelack);
   }
-  core.stats.tcpOutSegs++;
-  if ((len > 0 || syn || (flags & TH_FIN) !== 0) && seqLt(seq, tp.sndMax)) core.stats.tcpRetransSegs++;
-  sh.ip.output(m, tp.laddr, tp.faddr, IPPROTO_TCP);
-  return true;
+  return total;
 }
 
 /** SYN options: MSS, then what we offer (active open) or what the peer offered and we accepted (passive). */
