@@ -181,8 +181,18 @@ export const CONTROL_LAYOUT = packed([
   ['EXIT_CODE', 1],
   ['reserved2', 28],
   ['BOOT_TRACE', BOOT_TRACE_SLOTS * 2], // Float64 ns since power-on, 0 = not reached; vcpu 0 writes
-  ['reserved3', 32],
+  // One word per interrupt line: the virtio-mmio InterruptStatus of the device
+  // on that line. The device sets bits (Atomics.or) before it raises the line;
+  // the driver takes and acknowledges them with one Atomics.exchange(word, 0)
+  // instead of an InterruptStatus read exit and an InterruptACK write exit.
+  // The registers still work, on the same word.
+  ['IRQ_STATUS', 32],
 ] as const);
+
+/** Word index of interrupt line `irq`'s IRQ_STATUS word in the control buffer. */
+export function irqStatusWord(irq: number): number {
+  return CONTROL_LAYOUT.IRQ_STATUS.offset + irq;
+}
 export const CONTROL_MAGIC = 0x4356534f; // 'OSVC'
 export const CPU_BLOCKS_WORD = CONTROL_LAYOUT.SIZE;
 /** Size of the control buffer, bytes. */

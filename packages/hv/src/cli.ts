@@ -35,9 +35,16 @@ options:
                           stream:PATH     QEMU's stream protocol on the UNIX socket
                                           PATH (e.g. passt -s PATH)
                           none            a device with no peer
+                        and device options:
+                          offloads=on|csum|off  what the device offers (default on)
+                          loss=P,dup=P,reorder=P,delay=MS,jitter=MS,rate=BITS,seed=N
+                                          impair the link both ways, as netem would
+                                          (P a probability or a percentage: 0.05, 5%)
       --net-dump FILE   write the frames of the --net before it to a pcap file
       --no-entropy      no virtio-rng entropy device
       --boot-trace      print the boot timeline to stderr when the guest exits
+      --cpu-prof DIR    write a CPU profile of each vCPU's JavaScript (kernel and
+                        app) to DIR/vcpuN.cpuprofile at power-off
   -h, --help            show this help
   -v, --version         show the version
 `;
@@ -68,6 +75,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         'net-dump': { type: 'string', multiple: true },
         'no-entropy': { type: 'boolean' },
         'boot-trace': { type: 'boolean' },
+        'cpu-prof': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -108,6 +116,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       disks,
       nets,
       ...(values['no-entropy'] ? { entropy: false } : {}),
+      ...(values['cpu-prof'] !== undefined ? { cpuProfile: values['cpu-prof'] } : {}),
       stdout: process.stdout,
       log: (m) => process.stderr.write(`osv-run: ${m}\n`),
     });
@@ -125,6 +134,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   if (values['boot-trace']) process.stderr.write(`${JSON.stringify(machine.timeline(), null, 2)}\n`);
+  for (const f of machine.cpuProfiles()) process.stderr.write(`osv-run: wrote ${f}\n`);
   return exit.code;
 }
 

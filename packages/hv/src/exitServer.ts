@@ -2,7 +2,7 @@
  * Serves VM exits: each vCPU's exit slot in the control buffer is watched from
  * the hv's event loop with Atomics.waitAsync. A synchronous exit (MMIO read,
  * hypercall) is completed by writing EXIT_VALUE and moving the slot to
- * SLOT_DONE; a posted exit (MMIO write) is handled and the slot freed.
+ * SLOT_DONE; a posted exit (MMIO write) frees the slot first, then the device acts.
  *
  * Every field of the slot is guest-controlled: addresses and lengths are
  * checked against guest memory before use, unknown kinds and hypercalls get
@@ -95,7 +95,21 @@ export class ExitServer {
       result = this.bus.read(this.address(w), i32[w.size] ?? 0) | 0;
     } else if (kind === EXIT_MMIO_WRITE) {
       this.stats.mmioWrites++;
-      this.bus.write(this.address(w), i32[w.size] ?? 0, (i32[w.value] ?? 0) >>> 0);
+      const addr = this.address(w);
+      const size = i32[w.size] ?? 0;
+      const value = (i32[w.value] ?? 0) >>> 0;
+      if (state === SLOT_POSTED) {
+        // A posted write frees the vCPU before the device acts, as on real
+        // hardware: a QueueNotify's device work (a whole transmit burst, the
+        // backend's socket writes) would otherwise hold the vCPU's next exit.
+        // Order is kept: this thread handles the vCPU's next exit only after
+        // this write, so a read that follows still sees its effect.
+        Atomics.store(i32, w.state, SLOT_FREE);
+        Atomics.notify(i32, w.state);
+        this.bus.write(addr, size, value);
+        return;
+      }
+      this.bus.write(addr, size, value);
     } else if (kind === EXIT_HYPERCALL) {
       this.stats.hypercalls++;
       const r = this.hypercall(cpu, w);

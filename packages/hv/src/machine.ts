@@ -4,15 +4,19 @@
  * together. `Machine.boot()` powers it on; `wait()` resolves when the guest
  * powers off (or panics, crashes or is killed).
  */
+import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import { BOOT_TRACE, IRQ_FIRST_DEVICE, MAX_CPUS, MIN_MEMORY, type BootTracePoint } from './abi.js';
+import { BOOT_TRACE, IRQ_FIRST_DEVICE, MAX_CPUS, MIN_MEMORY, irqStatusWord, type BootTracePoint } from './abi.js';
 import { writeBootLayout } from './bootParams.js';
 import { ControlBuffer } from './control.js';
 import { ConsoleDevice } from './devices/consoleDevice.js';
 import { PreparedDevices, type MachineDeviceOptions } from './devices/machineDevices.js';
+import { VcpuProfiler } from './vcpuProfiler.js';
+import type { SharedWord } from '@osv-ts/virtio/device';
+import type { ImpairmentStats } from './net/netchannel.js';
 import { HvError } from './errors.js';
 import { ExitServer } from './exitServer.js';
 import { readImage, type ParsedImage } from './image.js';
@@ -41,6 +45,8 @@ export interface MachineOptions extends MachineDeviceOptions {
   readonly stdin?: Readable;
   /** Called with hv diagnostics (device errors, unclaimed MMIO). Default: ignored. */
   readonly log?: (message: string) => void;
+  /** Write a CPU profile of each vCPU (`vcpuN.cpuprofile`) to this directory at power-off (created if missing). */
+  readonly cpuProfile?: string;
 }
 
 /** How a machine stopped. */
@@ -100,6 +106,9 @@ export class Machine {
   private readonly consoleOut = new PassThrough();
   private readonly ready: (VcpuReadyMessage | undefined)[] = [];
   private readonly imageLoadMs: number;
+  private readonly prepared: PreparedDevices;
+  private readonly profiler: VcpuProfiler | null;
+  private profiles: string[] = [];
   private readonly powerOnNs: bigint;
   private readonly tick: NodeJS.Timeout;
   private firstOutputNs: bigint | undefined;
@@ -150,6 +159,7 @@ export class Machine {
   }
 
   private constructor(options: MachineOptions, image: ParsedImage, imageLoadMs: number, prepared: PreparedDevices) {
+    this.prepared = prepared;
     this.image = image;
     this.imageLoadMs = imageLoadMs;
     this.log = options.log ?? (() => {});
@@ -184,13 +194,16 @@ export class Machine {
       this.log(`unclaimed MMIO ${write ? 'write' : 'read'} at 0x${addr.toString(16)}`);
 
     const devices: { device: MmioDevice; irq: number }[] = [];
-    const attach = (make: (raise: () => void) => MmioDevice): void => {
+    const attach = (make: (raise: () => void, irq: number) => MmioDevice): void => {
       const irq = IRQ_FIRST_DEVICE + devices.length;
-      const device = make(() => this.control.raiseIrq(0, irq));
+      const device = make(() => this.control.raiseIrq(0, irq), irq);
       devices.push({ device, irq });
     };
-    attach((raise) => new ConsoleDevice(memory, raise, (bytes) => this.output(bytes), options.stdin, this.log));
-    for (const make of prepared.factories) attach((raise) => make({ memory, raiseIrq: raise, log: this.log }));
+    const statusWord = (irq: number): SharedWord => ({ view: this.control.i32, index: irqStatusWord(irq) });
+    attach((raise, irq) => new ConsoleDevice(memory, raise, (bytes) => this.output(bytes), options.stdin, this.log, statusWord(irq)));
+    for (const make of prepared.factories) {
+      attach((raise, irq) => make({ memory, raiseIrq: raise, interruptStatus: statusWord(irq), log: this.log }));
+    }
     const bootDevices = devices.map(({ device, irq }) => ({ mmioBase: this.bus.attach(device), irq, deviceId: device.deviceId }));
 
     writeBootLayout(memory, {
@@ -212,6 +225,8 @@ export class Machine {
     });
     this.exits.start();
 
+    if (options.cpuProfile !== undefined) mkdirSync(options.cpuProfile, { recursive: true });
+    this.profiler = options.cpuProfile === undefined ? null : new VcpuProfiler(options.cpuProfile);
     this.powerOnNs = process.hrtime.bigint();
     const kernelSource = image.kernelSource;
     for (let cpu = 0; cpu < cpus; cpu++) {
@@ -273,6 +288,16 @@ export class Machine {
     };
   }
 
+  /** What each network device's impairment shim (`--net ...,loss=...`) did so far; null for a device without one. */
+  netImpairmentStats(): (Readonly<ImpairmentStats> | null)[] {
+    return this.prepared.impairmentStats();
+  }
+
+  /** The CPU profiles written at power-off (`cpuProfile`), once the machine has stopped. */
+  cpuProfiles(): readonly string[] {
+    return this.profiles;
+  }
+
   /** Exit counters (MMIO reads and writes, hypercalls) so far. */
   exitStats(): Readonly<{ mmioReads: number; mmioWrites: number; hypercalls: number }> {
     return { ...this.exits.stats };
@@ -299,6 +324,7 @@ export class Machine {
   private async shutdown(): Promise<void> {
     clearInterval(this.tick);
     this.exits.stop();
+    if (this.profiler !== null) this.profiles = await this.profiler.stop();
     await Promise.all(this.workers.map((w) => w.terminate().catch(() => 0)));
     for (const d of this.bus.all) {
       try {

@@ -14,6 +14,7 @@ import {
 import {
   MmioTransportDevice,
   VIRTQ_EMPTY,
+  type SharedWord,
   type VirtioDeviceModel,
   type VirtioTransport,
   type VirtqueueDevice,
@@ -119,9 +120,15 @@ export class ConsoleDevice implements MmioDevice {
     output: (bytes: Uint8Array) => void,
     private readonly input: Readable | undefined,
     log: (message: string) => void,
+    interruptStatus?: SharedWord,
   ) {
     this.model = new ConsoleModel(output);
-    this.transport = new MmioTransportDevice(memory, this.model, { raiseInterrupt: raiseIrq, log: (m: string) => log(`console: ${m}`) });
+    this.transport = new MmioTransportDevice(
+      memory,
+      this.model,
+      { raiseInterrupt: raiseIrq, log: (m: string) => log(`console: ${m}`) },
+      interruptStatus === undefined ? {} : { interruptStatusWord: interruptStatus },
+    );
     if (input) {
       this.onData = (b: Buffer) => this.model.input(b);
       input.on('data', this.onData);

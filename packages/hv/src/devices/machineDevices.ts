@@ -5,6 +5,8 @@
  * constructor is not), so a bad `--disk` or an absent peer is refused before
  * any vCPU starts. Slot order on the bus: console, entropy, disks, nets.
  */
+import { ImpairedNetBackend } from './impairedNetBackend.js';
+import type { ImpairmentStats } from '../net/netchannel.js';
 import { MAX_DEVICES } from '../abi.js';
 import { HvError } from '../errors.js';
 import type { MmioDevice } from '../mmioBus.js';
@@ -70,6 +72,11 @@ export class PreparedDevices {
   }
 
   /** Closes everything opened (when the machine never started; a started machine closes its devices). */
+  /** What each network device's impairment shim did (null for a device without one), in device order. */
+  impairmentStats(): (Readonly<ImpairmentStats> | null)[] {
+    return this.nets.map((b) => (b instanceof ImpairedNetBackend && b.shim !== null ? { ...b.shim.stats } : null));
+  }
+
   async close(): Promise<void> {
     for (const p of this.pcaps) p.close();
     await Promise.allSettled([...this.disks.map((d) => d.close()), ...this.nets.map((n) => n.close())]);
@@ -92,7 +99,7 @@ export class PreparedDevices {
       if (pcap) this.pcaps.push(pcap);
       const backend = await openNetBackend(n, log);
       this.nets.push(backend);
-      factories.push((w) => createNetDevice(backend, w, { mac, mtu, pcap, ...ev, ...(n.offloads === false ? { offloads: false } : {}) }).device);
+      factories.push((w) => createNetDevice(backend, w, { mac, mtu, pcap, ...ev, ...(n.offloads === undefined ? {} : { offloads: n.offloads }) }).device);
     }
   }
 }

@@ -1,9 +1,12 @@
 /**
- * `--net none|stream:PATH[,mac=MAC][,mtu=N][,dump=FILE][,offloads=on|off]`:
+ * `--net none|stream:PATH[,mac=MAC][,mtu=N][,dump=FILE][,offloads=on|csum|off]`:
  * which backend a network device uses, its MAC address and MTU, an optional
  * pcap of its traffic (`--net-dump FILE` after a `--net` sets `dump` for it),
- * and whether the device offers its offloads (transmit checksum; default on —
- * off is for comparisons, and for guests that must not see them).
+ * and whether the device offers its offloads (on, the default: transmit
+ * checksum and TCP segmentation; csum: the checksum only; off: none — csum
+ * and off are for comparisons, and for guests that must not see them).
+ * `loss=P,dup=P,reorder=P,delay=MS,jitter=MS,rate=BITS,seed=N` impair the
+ * link both ways, as netem would (devices/impairedNetBackend.ts).
  *
  *   user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...
  *                  the built-in NAT gateway (src/net): DHCP, DNS, outbound
@@ -15,6 +18,7 @@
  * A path containing a comma cannot be given on the command line.
  */
 import { HvError } from '../errors.js';
+import { IMPAIRMENT_OPTION, ImpairedNetBackend, impairs, parseImpairmentOption, type NetImpairment } from './impairedNetBackend.js';
 import { parseUserNetOptions, type UserNetOptions } from '../net/userNetOptions.js';
 import { UserNetBackend } from '../net/userNetBackend.js';
 import { switchName, SwitchNetBackend } from '../net/switchNetBackend.js';
@@ -35,12 +39,14 @@ export interface NetOptions {
   readonly mtu?: number;
   /** Write every frame sent and received to this pcap file. */
   readonly dump?: string;
-  /** Offer the device's offloads (default true). */
-  readonly offloads?: boolean;
+  /** Impair the link both ways (`loss=`, `dup=`, `reorder=`, `delay=`, `jitter=`, `rate=`, `seed=`). */
+  readonly impair?: NetImpairment;
+  /** Offer the device's offloads: true (default) all, 'csum' the transmit checksum only, false none. */
+  readonly offloads?: boolean | 'csum';
 }
 
 /** Suboptions of the device itself rather than of its backend. */
-const DEVICE_OPTION = /^(mac|mtu|dump|offloads)=/;
+const DEVICE_OPTION = /^(mac|mtu|dump|offloads|loss|dup|reorder|delay|jitter|rate|seed)=/;
 
 /** The first MAC address handed out (QEMU's): locally administered, unicast. */
 const BASE_MAC = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56] as const;
@@ -54,7 +60,7 @@ export function parseNetSpec(spec: string): NetOptions {
   if (backend !== 'none' && backend !== 'user' && !/^stream:.+/.test(backend ?? '') && switchName(backend ?? '') === null) {
     throw new HvError('BAD_OPTION', `--net '${spec}': unknown backend '${backend ?? ''}' (known: user, switch:NAME, none, stream:PATH)`);
   }
-  const out: { backend: string; user?: UserNetOptions; mac?: string; mtu?: number; dump?: string; offloads?: boolean } = { backend: backend! };
+  const out: { backend: string; user?: UserNetOptions; mac?: string; mtu?: number; dump?: string; offloads?: boolean | 'csum'; impair?: { -readonly [K in keyof NetImpairment]?: NetImpairment[K] } } = { backend: backend! };
   const deviceParts = parts.filter((p) => DEVICE_OPTION.test(p));
   if (backend === 'user') out.user = parseUserNetOptions(parts.filter((p) => !DEVICE_OPTION.test(p)).join(','));
   for (const part of backend === 'user' ? deviceParts : parts) {
@@ -64,8 +70,10 @@ export function parseNetSpec(spec: string): NetOptions {
     if (key === 'mac' && value) out.mac = value;
     else if (key === 'mtu' && /^\d+$/.test(value)) out.mtu = Number(value);
     else if (key === 'dump' && value) out.dump = value;
+    else if (IMPAIRMENT_OPTION.test(part)) parseImpairmentOption(spec, part, (out.impair ??= {}));
     else if (key === 'offloads' && (value === 'on' || value === 'off')) out.offloads = value === 'on';
-    else throw new HvError('BAD_OPTION', `--net '${spec}': unknown or incomplete option '${part}' (known: mac=MAC, mtu=N, dump=FILE, offloads=on|off)`);
+    else if (key === 'offloads' && value === 'csum') out.offloads = 'csum';
+    else throw new HvError('BAD_OPTION', `--net '${spec}': unknown or incomplete option '${part}' (known: mac=MAC, mtu=N, dump=FILE, offloads=on|csum|off, loss=P, dup=P, reorder=P, delay=MS, jitter=MS, rate=BITS, seed=N)`);
   }
   return out;
 }
@@ -102,6 +110,11 @@ export function netMtu(options: NetOptions): number {
  * @throws HvError BAD_OPTION when a stream peer does not answer
  */
 export async function openNetBackend(options: NetOptions, log: (message: string) => void): Promise<NetBackend> {
+  const backend = await openBareBackend(options, log);
+  return impairs(options.impair) ? new ImpairedNetBackend(backend, options.impair, netMtu(options)) : backend;
+}
+
+async function openBareBackend(options: NetOptions, log: (message: string) => void): Promise<NetBackend> {
   if (options.backend === 'none') return new NoneNetBackend();
   if (options.backend.startsWith('stream:')) return StreamNetBackend.connect(options.backend.slice('stream:'.length), log);
   if (options.backend === 'user') return UserNetBackend.open({ net: options.user ?? parseUserNetOptions(''), mtu: netMtu(options), log });

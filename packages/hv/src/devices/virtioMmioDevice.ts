@@ -6,7 +6,7 @@
  * behaviour.
  */
 import { VIRTIO_F_INDIRECT_DESC, featureBit } from '@osv-ts/virtio';
-import { MmioTransportDevice, type VirtioDeviceModel } from '@osv-ts/virtio/device';
+import { MmioTransportDevice, type SharedWord, type VirtioDeviceModel } from '@osv-ts/virtio/device';
 import type { MmioDevice } from '../mmioBus.js';
 
 /** What every device gets from the machine. */
@@ -15,6 +15,8 @@ export interface DeviceWiring {
   readonly memory: SharedArrayBuffer;
   /** Raises the device's interrupt line on vCPU 0. */
   readonly raiseIrq: () => void;
+  /** The line's IRQ_STATUS word in the control buffer (abi.ts), where InterruptStatus lives; omitted: a private field. */
+  readonly interruptStatus?: SharedWord;
   /** hv diagnostics; the device prefixes its name. */
   readonly log: (message: string) => void;
 }
@@ -49,7 +51,10 @@ export class VirtioMmioDevice implements MmioDevice {
   ) {
     this.deviceId = model.deviceId;
     // Without EVENT_IDX only INDIRECT_DESC is offered of the ring features.
-    const ringFeatures = options.eventIdx === false ? { ringFeatures: featureBit(VIRTIO_F_INDIRECT_DESC) } : {};
+    const ringFeatures = {
+      ...(options.eventIdx === false ? { ringFeatures: featureBit(VIRTIO_F_INDIRECT_DESC) } : {}),
+      ...(wiring.interruptStatus === undefined ? {} : { interruptStatusWord: wiring.interruptStatus }),
+    };
     this.transport = new MmioTransportDevice(
       wiring.memory,
       model,

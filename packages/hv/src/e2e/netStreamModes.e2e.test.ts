@@ -12,7 +12,7 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../machine.js';
-import { lastJson, testAppImage } from '../testing/testImages.js';
+import { freePort, lastJson, testAppImage } from '../testing/testImages.js';
 
 const img = testAppImage('netecho');
 /** Not a multiple of the write size, so the last write is a short one. */
@@ -39,15 +39,6 @@ function pattern(bytes: number): Buffer {
   return b;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** Sends `data` to 127.0.0.1:port in WRITE-byte writes, half-closes, resolves with the reply. */
 function sendAndRead(port: number, data: Buffer): Promise<string> {

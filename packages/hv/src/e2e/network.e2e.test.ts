@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Machine } from '../machine.js';
-import { lastJson, OSV_RUN, osvRun, testAppImage } from '../testing/testImages.js';
+import { echoClient, freePort, lastJson, OSV_RUN, osvRun, testAppImage } from '../testing/testImages.js';
 
 const hasPasst = spawnSync('passt', ['--version'], { stdio: 'ignore' }).status === 0;
 const dir = mkdtempSync(join(tmpdir(), 'osv-tcp-e2e-'));
@@ -25,38 +25,6 @@ afterAll(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
 });
 
-/** A free TCP port on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-/** Connects to 127.0.0.1:port (retrying while the guest is still booting), sends `data`, half-closes, resolves with the reply. */
-async function echoClient(port: number, data: Buffer, attempts = 100): Promise<Buffer> {
-  for (let i = 0; ; i++) {
-    try {
-      return await new Promise<Buffer>((resolve, reject) => {
-        const chunks: Buffer[] = [];
-        const s = net.connect(port, '127.0.0.1', () => s.end(data));
-        s.on('data', (c: Buffer) => chunks.push(c));
-        s.on('close', (hadError) => (hadError ? reject(new Error('closed with error')) : resolve(Buffer.concat(chunks))));
-        s.on('error', reject);
-      }).then((reply) => {
-        // A forwarder that accepts before the guest listens closes at once: retry.
-        if (reply.length === 0 && data.length > 0) throw new Error('empty reply');
-        return reply;
-      });
-    } catch (e) {
-      if (i >= attempts) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 function payload(bytes: number): Buffer {
   const b = Buffer.alloc(bytes);

@@ -15,4 +15,6 @@ export {
   DNS_TYPE_A, DNS_TYPE_AAAA, DNS_UDP_MAX, encodeDnsResponse, parseDnsQuery,
   type DnsAnswer, type DnsQuery,
 } from '@osv-ts/netchannel';
+// The impairment shim, for `--net ...,loss=,delay=,...` (devices/impairedNetBackend.ts).
+export { ImpairedLink, impairLink, type Impairment, type ImpairmentStats } from '@osv-ts/netchannel';
 export { HostClock, hostEntropy } from '@osv-ts/netchannel/host';

@@ -5,6 +5,7 @@
  * which depends on it), and a way to run osv-run (dist/cli.js) on them.
  * Images are built once per test process.
  */
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -72,4 +73,39 @@ export function lastJson(text: string): Record<string, unknown> {
     }
   }
   throw new Error(`no JSON line in the output:\n${text}`);
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for hostfwd and host peers in tests). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/**
+ * Connects to 127.0.0.1:port (retrying while the guest is still booting),
+ * sends `data`, half-closes, and resolves with everything that came back.
+ */
+export async function echoClient(port: number, data: Buffer, attempts = 100): Promise<Buffer> {
+  for (let i = 0; ; i++) {
+    try {
+      const reply = await new Promise<Buffer>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        const s = connect(port, '127.0.0.1', () => s.end(data));
+        s.on('data', (c: Buffer) => chunks.push(c));
+        s.on('close', (hadError) => (hadError ? reject(new Error('closed with error')) : resolve(Buffer.concat(chunks))));
+        s.on('error', reject);
+      });
+      // A forwarder that accepts before the guest listens closes at once: retry.
+      if (reply.length === 0 && data.length > 0) throw new Error('empty reply');
+      return reply;
+    } catch (e) {
+      if (i >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }

@@ -13,7 +13,7 @@
  * --disk NAME (default vda), --poll-turns N and --no-suppress (I/O wait
  * policy), --max-bytes N (limit write/verify/seq* to the first N bytes).
  */
-import { blockDevices, ioWaitPolicy, KernelError, uptimeNs, type BlockDevice } from '@osv-ts/kernel';
+import { blockDevices, currentCpu, ioWaitPolicy, KernelError, scheduler, uptimeNs, type BlockDevice } from '@osv-ts/kernel';
 import { checkPattern, fillPattern } from '../../src/testing/diskPattern.js';
 
 interface Options {
@@ -41,7 +41,13 @@ function parse(argv: string[]): { cmd: string; arg: string; opts: Options } {
   return { cmd: rest[0] ?? '', arg: rest[1] ?? '', opts };
 }
 
-/** Runs `fn` over [0, total) in `chunk`-byte pieces with `inflight` of them outstanding. */
+/**
+ * Runs `fn` over [0, total) in `chunk`-byte pieces with `inflight` of them
+ * outstanding: one thread per outstanding request, as a C program would use
+ * pthreads. (Not Promise.all over async loops in one thread: a thread's awaits
+ * must be scheduler calls or kernel I/O, and a loop's continuation that runs
+ * after its thread parked is no longer that thread — see the kernel README.)
+ */
 async function eachChunk(total: number, chunk: number, inflight: number, fn: (offset: number, buf: Uint8Array) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -52,7 +58,10 @@ async function eachChunk(total: number, chunk: number, inflight: number, fn: (of
       await fn(offset, buf.subarray(0, Math.min(chunk, total - offset)));
     }
   };
-  await Promise.all(Array.from({ length: inflight }, worker));
+  const sched = scheduler();
+  // The block devices are vCPU 0's (the kernel serves devices there): the workers stay on this vCPU.
+  const threads = Array.from({ length: inflight }, (_, i) => sched.spawn(worker, { name: `io-worker-${i}`, cpu: currentCpu() }));
+  for (const t of threads) await t.join();
 }
 
 const ms = (t0: number): number => (uptimeNs() - t0) / 1e6;
@@ -127,11 +136,7 @@ async function bench(d: BlockDevice, op: string, o: Options): Promise<object> {
     return { op, ops: o.count, ms: t, iops: o.count / (t / 1e3) };
   }
   if (op === 'idrtt') {
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next++ < o.count) await d.id();
-    };
-    await Promise.all(Array.from({ length: o.inflight }, worker));
+    await eachChunk(o.count, 1, o.inflight, () => d.id().then(() => undefined));
     const t = ms(t0);
     return { op, ops: o.count, ms: t, perSecond: o.count / (t / 1e3) };
   }

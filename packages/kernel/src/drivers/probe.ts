@@ -7,6 +7,7 @@
  * device when there is one. A driver that fails to start is reported, not
  * fatal: the machine boots without that device.
  */
+import { irqStatusWord } from '@osv-ts/hv/abi';
 import { VIRTIO_ID_BLOCK, VIRTIO_ID_CONSOLE, VIRTIO_ID_ENTROPY, VIRTIO_ID_NET } from '@osv-ts/virtio';
 import { VirtioMmioDriver, type MmioBus } from '@osv-ts/virtio/driver';
 import type { BootDeviceInfo, BootInfo } from '../arch/bootInfo.js';
@@ -17,7 +18,7 @@ import { IoWait } from './ioWait.js';
 import { RandomGenerator } from './randomGenerator.js';
 import { VirtioBlock } from './virtioBlock.js';
 import { VirtioConsole } from './virtioConsole.js';
-import { VirtioNet } from './virtioNet.js';
+import { VirtioNet, type VirtioNetOptions } from './virtioNet.js';
 import { VirtioRng } from './virtioRng.js';
 
 /** The drivers probing started. */
@@ -48,9 +49,10 @@ interface Found {
 /**
  * Starts drivers for the devices in the boot table, seeds the random
  * generator and installs the device registry; `say` reports each device
- * (verbose boot).
+ * (verbose boot). `net` configures every virtio-net driver (the command
+ * line's --net-rx-buffer).
  */
-export function probeDevices(cpu: Cpu, info: BootInfo, dma: BootAllocator, say: (text: string) => void): Devices {
+export function probeDevices(cpu: Cpu, info: BootInfo, dma: BootAllocator, say: (text: string) => void, net: VirtioNetOptions = {}): Devices {
   const bus = cpuMmioBus(cpu);
   const io = new IoWait(cpu);
   const random = new RandomGenerator();
@@ -59,7 +61,10 @@ export function probeDevices(cpu: Cpu, info: BootInfo, dma: BootAllocator, say: 
   for (const d of info.devices) {
     const where = `at 0x${d.mmioBase.toString(16)}, irq ${d.irq}`;
     try {
-      const text = startDriver(new VirtioMmioDriver(bus, d.mmioBase), d, cpu, dma, io, random, found);
+      const drv = new VirtioMmioDriver(bus, d.mmioBase);
+      // The hv keeps each line's InterruptStatus in its IRQ_STATUS word: taking an interrupt costs no exit.
+      if (d.irq >= 0 && d.irq < 32) drv.useInterruptStatusWord(cpu.ctl, irqStatusWord(d.irq));
+      const text = startDriver(drv, d, cpu, dma, io, random, found, net);
       say(`${text} ${where}`);
     } catch (e) {
       problems.push(`virtio device ${d.deviceId} ${where}: the driver failed to start (${e instanceof Error ? e.message : String(e)})`);
@@ -72,7 +77,7 @@ export function probeDevices(cpu: Cpu, info: BootInfo, dma: BootAllocator, say: 
 }
 
 /** Starts the driver for one device; returns what to say about it. */
-function startDriver(dev: VirtioMmioDriver, d: BootDeviceInfo, cpu: Cpu, dma: BootAllocator, io: IoWait, random: RandomGenerator, found: Found): string {
+function startDriver(dev: VirtioMmioDriver, d: BootDeviceInfo, cpu: Cpu, dma: BootAllocator, io: IoWait, random: RandomGenerator, found: Found, net: VirtioNetOptions): string {
   const memory = cpu.hw.memory;
   switch (d.deviceId) {
     case VIRTIO_ID_CONSOLE:
@@ -89,10 +94,10 @@ function startDriver(dev: VirtioMmioDriver, d: BootDeviceInfo, cpu: Cpu, dma: Bo
       return `virtio-blk ${b.name}: ${b.size} bytes, ${b.blockSize}-byte blocks${b.readOnly ? ', read-only' : ''}`;
     }
     case VIRTIO_ID_NET: {
-      const n = new VirtioNet(dev, memory, dma, io, d.irq, `eth${found.nets.length}`);
+      const n = new VirtioNet(dev, memory, dma, io, d.irq, `eth${found.nets.length}`, net);
       found.nets.push(n);
       const mac = Array.from(n.mac, (x) => x.toString(16).padStart(2, '0')).join(':');
-      return `virtio-net ${n.name}: ${mac}, mtu ${n.mtu}, link ${n.linkUp ? 'up' : 'down'}`;
+      return `virtio-net ${n.name}: ${mac}, mtu ${n.mtu}, link ${n.linkUp ? 'up' : 'down'}${n.rxMergeable ? ', mergeable receive buffers' : ''}`;
     }
     default:
       return `no driver for virtio device ${d.deviceId}`;

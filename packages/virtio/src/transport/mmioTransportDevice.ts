@@ -61,6 +61,19 @@ export interface MmioTransportOptions {
    * EVENT_IDX, both implemented by VirtqueueDevice). Pass 0n to offer neither.
    */
   readonly ringFeatures?: bigint;
+  /**
+   * Keep InterruptStatus in this shared word instead of a private field (a
+   * paravirtual shortcut the hv offers: the driver takes and acknowledges
+   * the bits with one Atomics.exchange instead of a read exit and a write
+   * exit per interrupt). The registers keep working on the same word.
+   */
+  readonly interruptStatusWord?: SharedWord;
+}
+
+/** One 32-bit word of shared memory. */
+export interface SharedWord {
+  readonly view: Int32Array;
+  readonly index: number;
 }
 
 /**
@@ -81,6 +94,7 @@ export class MmioTransportDevice implements VirtioTransport {
   private readonly driverWords = new Uint32Array(2);
   private status = 0;
   private isr = 0;
+  private readonly isrWord: SharedWord | null;
   private generation = 0;
   private deviceFeaturesSel = 0;
   private driverFeaturesSel = 0;
@@ -99,6 +113,7 @@ export class MmioTransportDevice implements VirtioTransport {
     this.memory = memory;
     this.model = model;
     this.hooks = hooks;
+    this.isrWord = options.interruptStatusWord ?? null;
     const ring = options.ringFeatures ?? featureBit(VIRTIO_F_INDIRECT_DESC) | featureBit(VIRTIO_F_EVENT_IDX);
     this.offered = (model.features | ring | featureBit(VIRTIO_F_VERSION_1)) & 0xffff_ffff_ffff_ffffn;
     this.offeredWords = Uint32Array.of(featureWord(this.offered, 0), featureWord(this.offered, 1));
@@ -111,13 +126,24 @@ export class MmioTransportDevice implements VirtioTransport {
     model.attach?.(this);
   }
 
+  private loadIsr(): number {
+    const w = this.isrWord;
+    return w === null ? this.isr : Atomics.load(w.view, w.index) & (VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+  }
+
+  private ackIsr(bits: number): void {
+    const w = this.isrWord;
+    if (w === null) this.isr &= ~bits;
+    else Atomics.and(w.view, w.index, ~bits);
+  }
+
   /** Device status (VIRTIO_CONFIG_S_*), as the driver reads it. */
   get deviceStatus(): number {
     return this.status;
   }
   /** Pending InterruptStatus bits (VIRTIO_MMIO_INT_*). */
   get interruptStatus(): number {
-    return this.isr;
+    return this.loadIsr();
   }
   /** ConfigGeneration as the driver reads it. */
   get configGeneration(): number {
@@ -219,7 +245,10 @@ export class MmioTransportDevice implements VirtioTransport {
    */
   interrupt(bits: number): boolean {
     if ((this.status & VIRTIO_CONFIG_S_DRIVER_OK) === 0) return false;
-    this.isr |= bits & (VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+    const b = bits & (VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+    const w = this.isrWord;
+    if (w !== null) Atomics.or(w.view, w.index, b);
+    else this.isr |= b;
     this.hooks.raiseInterrupt();
     return true;
   }
@@ -249,7 +278,7 @@ export class MmioTransportDevice implements VirtioTransport {
       case R.DeviceFeatures.offset: return this.deviceFeaturesSel < 2 ? this.offeredWords[this.deviceFeaturesSel]! : 0;
       case R.QueueNumMax.offset: return this.queueMax(this.queueSel);
       case R.QueueReady.offset: return this.queues[this.queueSel] ? 1 : 0;
-      case R.InterruptStatus.offset: return this.isr;
+      case R.InterruptStatus.offset: return this.loadIsr();
       case R.Status.offset: return this.status;
       case R.ConfigGeneration.offset: return this.generation;
       case R.SHMLenLow.offset:
@@ -272,7 +301,7 @@ export class MmioTransportDevice implements VirtioTransport {
       case R.QueueNum.offset: this.writeQueueNum(v); return;
       case R.QueueReady.offset: this.writeQueueReady(v); return;
       case R.QueueNotify.offset: this.notify(v); return;
-      case R.InterruptACK.offset: this.isr &= ~v; return;
+      case R.InterruptACK.offset: this.ackIsr(v); return;
       case R.Status.offset: this.writeStatus(v); return;
       case R.QueueDescLow.offset: this.writeQueueAddr(0, v, false); return;
       case R.QueueDescHigh.offset: this.writeQueueAddr(0, v, true); return;
@@ -482,6 +511,7 @@ export class MmioTransportDevice implements VirtioTransport {
     this.qAddrHi.fill(0);
     this.status = 0;
     this.isr = 0;
+    if (this.isrWord !== null) Atomics.store(this.isrWord.view, this.isrWord.index, 0);
     this.deviceFeaturesSel = 0;
     this.driverFeaturesSel = 0;
     this.driverWords.fill(0);

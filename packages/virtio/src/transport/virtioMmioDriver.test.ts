@@ -75,6 +75,42 @@ describe('VirtioMmioDriver over MmioTransportDevice', () => {
     expect(m.drv.ackInterrupt()).toBe(0);
   });
 
+  it('with a shared InterruptStatus word, takes and acknowledges interrupts without an exit; the registers see the same word', () => {
+    const mem = new SharedArrayBuffer(1 << 20);
+    const word = new Int32Array(new SharedArrayBuffer(16));
+    let interrupts = 0;
+    const device = new MmioTransportDevice(mem, new EchoModel({ features: 0n }), { raiseInterrupt: () => interrupts++, log: () => {} }, { interruptStatusWord: { view: word, index: 2 } });
+    const bus = new LoopbackBus(BASE, device);
+    const drv = new VirtioMmioDriver(bus, BASE);
+    drv.probe();
+    drv.negotiate(featureBit(VIRTIO_F_EVENT_IDX));
+    const q = drv.createQueue(0, mem, new BumpAllocator(mem.byteLength), { maxSize: 8 });
+    drv.driverOk();
+    drv.useInterruptStatusWord(word, 2);
+    const dma = new BumpAllocator(mem.byteLength);
+    dma.alloc(1 << 19, 8);
+    const a = dma.alloc(16, 8);
+    q.begin();
+    q.push(a, 4, false);
+    q.push(dma.alloc(16, 8), 16, true);
+    q.commit(1);
+    drv.kick(0);
+    expect(interrupts).toBe(1);
+    expect(word[2]).toBe(VIRTIO_MMIO_INT_VRING); // the device set its bit in the shared word
+    expect(bus.read32(BASE + VIRTIO_MMIO_LAYOUT.InterruptStatus.offset)).toBe(VIRTIO_MMIO_INT_VRING); // and the register reads it
+    const [reads, writes] = [bus.reads, bus.writes];
+    expect(drv.ackInterrupt()).toBe(VIRTIO_MMIO_INT_VRING);
+    expect([bus.reads - reads, bus.writes - writes]).toEqual([0, 0]); // no exit
+    expect(device.interruptStatus).toBe(0);
+    expect(drv.ackInterrupt()).toBe(0);
+    // A guest scribbling other bits into the word changes nothing the device reports beyond the two defined bits.
+    word[2] = -1;
+    expect(device.interruptStatus).toBe(VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+    bus.write32(BASE + VIRTIO_MMIO_LAYOUT.InterruptACK.offset, VIRTIO_MMIO_INT_VRING);
+    expect(device.interruptStatus).toBe(VIRTIO_MMIO_INT_CONFIG);
+    expect(q.getUsed()).toBe(1);
+  });
+
   it('refuses a feature set the device rejects: FEATURES_OK does not stick, FAILED is set', () => {
     const model = new EchoModel({ features: featureBit(3) });
     model.acceptFeatures = (f) => (f & featureBit(3)) === 0n; // this device insists the driver not use bit 3

@@ -31,7 +31,7 @@ import { VirtqueueDriver } from '../ring/virtqueueDriver.js';
 import { VIRTQ_MAX_SIZE } from '../ring/virtqLayout.js';
 import { VirtioError } from '../virtioError.js';
 import type { MmioBus } from './mmioBus.js';
-import { VIRTIO_MMIO_CONFIG_OFFSET, VIRTIO_MMIO_LAYOUT as R, VIRTIO_MMIO_MAGIC_VALUE, VIRTIO_MMIO_VERSION } from './mmioLayout.js';
+import { VIRTIO_MMIO_CONFIG_OFFSET, VIRTIO_MMIO_INT_CONFIG, VIRTIO_MMIO_INT_VRING, VIRTIO_MMIO_LAYOUT as R, VIRTIO_MMIO_MAGIC_VALUE, VIRTIO_MMIO_VERSION } from './mmioLayout.js';
 
 const TWO_POW_32 = 4294967296;
 /** Status reads to wait for a reset to complete before giving up (2.4). */
@@ -81,6 +81,7 @@ export class VirtioMmioDriver {
   private featLo = 0;
   private featHi = 0;
   private readonly queues: (VirtqueueDriver | undefined)[] = [];
+  private isrWord: { readonly view: Int32Array; readonly index: number } | null = null;
 
   constructor(bus: MmioBus, baseAddr: number) {
     this.bus = bus;
@@ -264,9 +265,21 @@ export class VirtioMmioDriver {
    * One read exit plus one posted write when anything was pending.
    */
   ackInterrupt(): number {
+    const w = this.isrWord;
+    if (w !== null) return Atomics.exchange(w.view, w.index, 0) & (VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
     const bits = this.read(R.InterruptStatus.offset);
     if (bits !== 0) this.write(R.InterruptACK.offset, bits);
     return bits;
+  }
+
+  /**
+   * Uses the shared InterruptStatus word the platform gives this device (the
+   * hv's IRQ_STATUS words) from now on: ackInterrupt() becomes one
+   * Atomics.exchange, with no exit. Only for a device whose transport keeps
+   * its InterruptStatus there (MmioTransportOptions.interruptStatusWord).
+   */
+  useInterruptStatusWord(view: Int32Array, index: number): void {
+    this.isrWord = { view, index };
   }
 
   /** Notifies the device of new buffers in queue `index` (QueueNotify, a posted write). */
