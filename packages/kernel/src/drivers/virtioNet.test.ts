@@ -22,18 +22,14 @@ import {
   VIRTIO_NET_TRANSMITQ,
   featureBit,
 } from '@osv-ts/virtio';
-import { ConfigSpace, MmioTransportDevice, type DescriptorChain, type VirtioDeviceModel, type VirtioTransport, type VirtqueueDevice } from '@osv-ts/virtio/device';
-import { VirtioMmioDriver, type DmaAllocator, type MmioBus } from '@osv-ts/virtio/driver';
+import { ConfigSpace, type DescriptorChain, type VirtioDeviceModel, type VirtioTransport, type VirtqueueDevice } from '@osv-ts/virtio/device';
 import { MBUF_SIZE, MbufPool, NetStack, VirtualClock, seededEntropy, type LinkReceiver, type TcpSocket } from '@osv-ts/netchannel';
-import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IoWait, type IoWaitCpu } from './ioWait.js';
+import { readToEnd, virtioNetOverModel, writePattern } from '../testing/virtioNetHarness.js';
 import { NET_ERRNO } from './netDevice.js';
-import { VirtioNet, type VirtioNetOptions } from './virtioNet.js';
+import type { VirtioNetOptions } from './virtioNet.js';
 
-const BASE = 0x1_0000_0000;
-const IRQ = 10;
 const HDR = VIRTIO_NET_HDR_LAYOUT.SIZE;
 
 /** The Internet checksum of `b[off, end)` (RFC 1071), complemented: what goes in the field. */
@@ -197,39 +193,8 @@ class MiniNet implements VirtioDeviceModel {
 
 /** A driver over MiniNet; `mrg`: the device offers MRG_RXBUF; `options`: the driver's. */
 function machine(csum = false, mrg = false, options: VirtioNetOptions = {}) {
-  const memory = new SharedArrayBuffer(16 << 20);
   const model = new MiniNet(csum, mrg);
-  let pending = 0;
-  let now = 0;
-  const transport = new MmioTransportDevice(memory, model, { raiseInterrupt: () => void (pending |= 1 << IRQ), log: () => {} });
-  const bus: MmioBus = {
-    read32: (a) => transport.read(a - BASE, 4),
-    write32: (a, v) => transport.write(a - BASE, 4, v),
-    read16: (a) => transport.read(a - BASE, 2),
-    read8: (a) => transport.read(a - BASE, 1),
-  };
-  let next = 0x10000;
-  const dma: DmaAllocator = {
-    alloc(bytes, align) {
-      const at = Math.ceil(next / align) * align;
-      next = at + bytes;
-      return at;
-    },
-  };
-  const cpu: IoWaitCpu = {
-    hw: { monotonicNs: () => now },
-    takeInterrupts: () => {
-      const p = pending;
-      pending = 0;
-      return p;
-    },
-    idle: (ms) => {
-      now += ms * 1e6; // time passes only while the vCPU sleeps
-      return pending;
-    },
-  };
-  const io = new IoWait(cpu);
-  const net = new VirtioNet(new VirtioMmioDriver(bus, BASE), memory, dma, io, IRQ, 'eth0', options);
+  const { net, memory } = virtioNetOverModel(model, options);
   return { net, model, memory };
 }
 
@@ -341,32 +306,6 @@ function stacks(csum: boolean, mbufCount?: number, mrg?: VirtioNetOptions) {
   return { net, model, guest, peer, clock, until, stop };
 }
 
-/** Writes `bytes` of a counter pattern and shuts down; resolves with their SHA-256. */
-async function writeAll(s: TcpSocket, bytes: number): Promise<string> {
-  const h = createHash('sha256');
-  const chunk = new Uint8Array(16384);
-  for (let sent = 0; sent < bytes; sent += chunk.length) {
-    for (let i = 0; i < chunk.length; i++) chunk[i] = (sent + i) * 7;
-    h.update(chunk);
-    await s.write(chunk);
-  }
-  s.shutdown(1);
-  return h.digest('hex');
-}
-
-/** Reads to end of stream; resolves with the byte count and SHA-256. */
-async function readAll(s: TcpSocket): Promise<{ bytes: number; sha: string }> {
-  const h = createHash('sha256');
-  const buf = new Uint8Array(65536);
-  let bytes = 0;
-  for (;;) {
-    const n = await s.read(buf);
-    if (n === 0) return { bytes, sha: h.digest('hex') };
-    h.update(buf.subarray(0, n));
-    bytes += n;
-  }
-}
-
 /** Accepted guest socket and connected peer socket on port 80. */
 async function connect(t: ReturnType<typeof stacks>) {
   const l = t.guest.tcpSocket();
@@ -389,8 +328,8 @@ describe('VirtioNet zero-copy receive into a netchannel stack', () => {
       const BYTES = 3 << 20;
       let sent = '';
       let got: { bytes: number; sha: string } | null = null;
-      void writeAll(c, BYTES).then((h) => (sent = h));
-      void readAll(s).then((r) => (got = r));
+      void writePattern(c, BYTES, 16384).then((h) => (sent = h));
+      void readToEnd(s).then((r) => (got = r));
       await t.until(() => got !== null && sent !== '');
       expect(got!.bytes).toBe(BYTES);
       expect(got!.sha).toBe(sent);
@@ -421,14 +360,14 @@ describe('VirtioNet zero-copy receive into a netchannel stack', () => {
       s.setWaker({ wake: () => {} }); // segments wait in the socket's channel, holding their mbufs
       const BYTES = 1 << 20;
       let sent = '';
-      void writeAll(c, BYTES).then((h) => (sent = h));
+      void writePattern(c, BYTES, 16384).then((h) => (sent = h));
       await t.until(() => t.net.rxStats.refillFailures > 0);
       expect(t.net.postedMbufs).toBeLessThan(RX_SLOTS);
       expect(t.guest.pool.inUse).toBe(RX_SLOTS + 8);
       s.setWaker(null);
       s.processChannel();
       let got: { bytes: number; sha: string } | null = null;
-      void readAll(s).then((r) => (got = r));
+      void readToEnd(s).then((r) => (got = r));
       await t.until(() => got !== null && sent !== '');
       expect(got!.bytes).toBe(BYTES);
       expect(got!.sha).toBe(sent);
@@ -595,8 +534,8 @@ describe('VirtioNet mergeable receive buffers (VIRTIO_NET_F_MRG_RXBUF)', () => {
       const BYTES = 4 << 20;
       let sent = '';
       let got: { bytes: number; sha: string } | null = null;
-      void writeAll(c, BYTES).then((h) => (sent = h));
-      void readAll(s).then((r) => (got = r));
+      void writePattern(c, BYTES, 16384).then((h) => (sent = h));
+      void readToEnd(s).then((r) => (got = r));
       await t.until(() => got !== null && sent !== '');
       expect(got!.bytes).toBe(BYTES);
       expect(got!.sha).toBe(sent);
@@ -638,8 +577,8 @@ describe('VirtioNet transmit checksum offload (VIRTIO_NET_F_CSUM)', () => {
       const { l, c, s } = await connect(t);
       let sent = '';
       let got: { bytes: number; sha: string } | null = null;
-      void writeAll(s, 1 << 20).then((h) => (sent = h)); // guest -> peer
-      void readAll(c).then((r) => (got = r));
+      void writePattern(s, 1 << 20, 16384).then((h) => (sent = h)); // guest -> peer
+      void readToEnd(c).then((r) => (got = r));
       await t.until(() => got !== null && sent !== '');
       expect(got!.sha).toBe(sent);
       expect(t.model.csumRequests).toBeGreaterThan(700);

@@ -23,18 +23,13 @@ import {
   VIRTIO_NET_TRANSMITQ,
   featureBit,
 } from '@osv-ts/virtio';
-import { ConfigSpace, MmioTransportDevice, type VirtioDeviceModel, type VirtioTransport, type VirtqueueDevice } from '@osv-ts/virtio/device';
-import { VirtioMmioDriver, type DmaAllocator, type MmioBus } from '@osv-ts/virtio/driver';
+import { ConfigSpace, type VirtioDeviceModel, type VirtioTransport, type VirtqueueDevice } from '@osv-ts/virtio/device';
 import { MBUF_SIZE, NetStack, VirtualClock, seededEntropy, type LinkReceiver, type TcpSocket } from '@osv-ts/netchannel';
 import { splitTsoFrame, tcpFrameChecksumsValid } from '@osv-ts/netchannel/host';
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { IoWait, type IoWaitCpu } from './ioWait.js';
+import { readToEnd, virtioNetOverModel, writePattern } from '../testing/virtioNetHarness.js';
 import { NET_ERRNO } from './netDevice.js';
-import { VirtioNet } from './virtioNet.js';
 
-const BASE = 0x1_0000_0000;
-const IRQ = 10;
 const le16 = (b: Uint8Array, o: number): number => b[o]! | (b[o + 1]! << 8);
 
 /** A device offering CSUM and (optionally) HOST_TSO4 that segments GSO frames and hands every frame to `onSend`. */
@@ -138,39 +133,9 @@ class TsoNet implements VirtioDeviceModel {
 }
 
 function machine(tso: boolean) {
-  const memory = new SharedArrayBuffer(16 << 20);
   const model = new TsoNet(tso);
-  let pending = 0;
-  let now = 0;
-  const transport = new MmioTransportDevice(memory, model, { raiseInterrupt: () => void (pending |= 1 << IRQ), log: () => {} });
-  const bus: MmioBus = {
-    read32: (a) => transport.read(a - BASE, 4),
-    write32: (a, v) => transport.write(a - BASE, 4, v),
-    read16: (a) => transport.read(a - BASE, 2),
-    read8: (a) => transport.read(a - BASE, 1),
-  };
-  let next = 0x10000;
-  const dma: DmaAllocator = {
-    alloc(bytes, align) {
-      const at = Math.ceil(next / align) * align;
-      next = at + bytes;
-      return at;
-    },
-  };
-  const cpu: IoWaitCpu = {
-    hw: { monotonicNs: () => now },
-    takeInterrupts: () => {
-      const p = pending;
-      pending = 0;
-      return p;
-    },
-    idle: (ms) => {
-      now += ms * 1e6;
-      return pending;
-    },
-  };
-  const net = new VirtioNet(new VirtioMmioDriver(bus, BASE), memory, dma, new IoWait(cpu), IRQ, 'eth0');
-  return { net, model, memory, dmaEnd: () => next };
+  const { net, memory, dmaEnd } = virtioNetOverModel(model);
+  return { net, model, memory, dmaEnd };
 }
 
 /** A TCP/IPv4 frame of `payload` bytes with a 32-byte TCP header, as a stack would hand the driver. */
@@ -242,8 +207,8 @@ describe('VirtioNet TCP segmentation offload (VIRTIO_NET_F_HOST_TSO4)', () => {
       const BYTES = 6 << 20;
       let sent = '';
       let got: { bytes: number; sha: string } | null = null;
-      void writeAll(c, BYTES).then((h) => (sent = h));
-      void readAll(conn!).then((r) => (got = r));
+      void writePattern(c, BYTES, 65536).then((h) => (sent = h));
+      void readToEnd(conn!).then((r) => (got = r));
       await until(() => got !== null && sent !== '');
       expect(got!.bytes).toBe(BYTES);
       expect(got!.sha).toBe(sent);
@@ -269,28 +234,3 @@ const POOL_BYTES = 4 << 20;
 const GUEST = 0x0a000002;
 const PEER = 0x0a000001;
 
-/** Writes `bytes` of a counter pattern and shuts down; resolves with their SHA-256. */
-async function writeAll(s: TcpSocket, bytes: number): Promise<string> {
-  const h = createHash('sha256');
-  const chunk = new Uint8Array(65536);
-  for (let sent = 0; sent < bytes; sent += chunk.length) {
-    for (let i = 0; i < chunk.length; i++) chunk[i] = (sent + i) * 7;
-    h.update(chunk);
-    await s.write(chunk);
-  }
-  s.shutdown(1);
-  return h.digest('hex');
-}
-
-/** Reads to end of stream; resolves with the byte count and SHA-256. */
-async function readAll(s: TcpSocket): Promise<{ bytes: number; sha: string }> {
-  const h = createHash('sha256');
-  const buf = new Uint8Array(65536);
-  let bytes = 0;
-  for (;;) {
-    const n = await s.read(buf);
-    if (n === 0) return { bytes, sha: h.digest('hex') };
-    h.update(buf.subarray(0, n));
-    bytes += n;
-  }
-}
