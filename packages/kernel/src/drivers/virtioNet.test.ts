@@ -26,7 +26,7 @@ import { ConfigSpace, type DescriptorChain, type VirtioDeviceModel, type VirtioT
 import { MBUF_SIZE, MbufPool, NetStack, VirtualClock, seededEntropy, type LinkReceiver, type TcpSocket } from '@osv-ts/netchannel';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readToEnd, virtioNetOverModel, writePattern } from '../testing/virtioNetHarness.js';
+import { readToEnd, virtioNetOverModel, writePattern } from '../host/virtioNetHarness.js';
 import { NET_ERRNO } from './netDevice.js';
 import type { VirtioNetOptions } from './virtioNet.js';
 

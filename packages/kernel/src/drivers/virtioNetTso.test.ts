@@ -27,7 +27,7 @@ import { ConfigSpace, type VirtioDeviceModel, type VirtioTransport, type Virtque
 import { MBUF_SIZE, NetStack, VirtualClock, seededEntropy, type LinkReceiver, type TcpSocket } from '@osv-ts/netchannel';
 import { splitTsoFrame, tcpFrameChecksumsValid } from '@osv-ts/netchannel/host';
 import { describe, expect, it } from 'vitest';
-import { readToEnd, virtioNetOverModel, writePattern } from '../testing/virtioNetHarness.js';
+import { readToEnd, virtioNetOverModel, writePattern } from '../host/virtioNetHarness.js';
 import { NET_ERRNO } from './netDevice.js';
 
 const le16 = (b: Uint8Array, o: number): number => b[o]! | (b[o + 1]! << 8);
