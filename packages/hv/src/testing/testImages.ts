@@ -87,10 +87,12 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Connects to 127.0.0.1:port (retrying while the guest is still booting),
- * sends `data`, half-closes, and resolves with everything that came back.
+ * Connects to 127.0.0.1:port (retrying while osv-run starts and the guest
+ * boots: up to a minute, since a loaded machine — a soak run beside the
+ * tests — can take seconds just to start the osv-run process), sends `data`,
+ * half-closes, and resolves with everything that came back.
  */
-export async function echoClient(port: number, data: Buffer, attempts = 100): Promise<Buffer> {
+export async function echoClient(port: number, data: Buffer, attempts = 600): Promise<Buffer> {
   for (let i = 0; ; i++) {
     try {
       const reply = await new Promise<Buffer>((resolve, reject) => {
