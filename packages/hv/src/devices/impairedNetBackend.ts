@@ -7,14 +7,15 @@
  * link pair, so a guest can be tested against loss, duplication, reordering,
  * delay and a rate limit with its real device and its real peer.
  *
- * The shim wants a netchannel Link; the backend is adapted to one: transmit
- * is the backend's send, and frames the backend delivers are the Link's
- * received frames. Backpressure (congested, flush, pause, resume) passes
+ * The shim wants a netchannel Link; the backend is adapted to one by the
+ * hv's BackendLink (transmit is the backend's send, frames the backend
+ * delivers are the Link's received frames). Backpressure (congested, flush, pause, resume) passes
  * straight through: a rate limit that queues frames does so inside the shim,
  * whose queue drops beyond its limit as a router's would.
  */
 import { HvError } from '../errors.js';
-import { HostClock, impairLink, NET_ERRNO, type ImpairedLink, type Impairment, type Link, type LinkReceiver } from '../net/netchannel.js';
+import { BackendLink } from '../net/backendLink.js';
+import { HostClock, impairLink, type ImpairedLink, type Impairment } from '../net/netchannel.js';
 import type { NetBackend, NetBackendEvents } from './netBackend.js';
 
 /** The impairment suboptions of `--net`, as parsed. */
@@ -81,35 +82,6 @@ export function impairs(imp: NetImpairment | undefined): imp is NetImpairment {
   return (imp.loss ?? 0) > 0 || (imp.duplicate ?? 0) > 0 || (imp.reorder ?? 0) > 0 || (imp.delayMs ?? 0) > 0 || (imp.jitterMs ?? 0) > 0 || imp.rateBitsPerSec !== undefined;
 }
 
-/** A backend seen as a netchannel Link (the shim's inner end). */
-class BackendLink implements Link {
-  /** The shim copies it and nothing reads it: frames keep the guest's own addresses. */
-  readonly mac = new Uint8Array(6);
-  readonly mtu: number;
-  private receiver: LinkReceiver | null = null;
-
-  constructor(
-    private readonly backend: NetBackend,
-    mtu: number,
-    events: Omit<NetBackendEvents, 'frame'>,
-  ) {
-    this.mtu = mtu;
-    backend.attach({
-      frame: (data, offset, length) => this.receiver?.receiveFrame(data, offset, length),
-      link: (up) => events.link(up),
-      writable: () => events.writable(),
-    });
-  }
-
-  transmit(frame: Uint8Array, offset: number, length: number): number {
-    return this.backend.send(frame, offset, length) ? 0 : -NET_ERRNO.ENETDOWN;
-  }
-
-  setReceiver(receiver: LinkReceiver | null): void {
-    this.receiver = receiver;
-  }
-}
-
 /** `inner` with the impairment applied to frames both ways. */
 export class ImpairedNetBackend implements NetBackend {
   readonly description: string;
@@ -134,7 +106,8 @@ export class ImpairedNetBackend implements NetBackend {
   }
 
   attach(events: NetBackendEvents): void {
-    const link = new BackendLink(this.inner, this.mtu, events);
+    // The shim copies the inner link's MAC and nothing reads it: frames keep the guest's own addresses.
+    const link = new BackendLink(this.inner, new Uint8Array(6), this.mtu, events);
     const clock = new HostClock();
     const { seed = 1, ...imp } = this.impairment;
     this.shim = impairLink(link, { clock, timers: clock, seed, outbound: imp, inbound: imp });

@@ -57,7 +57,7 @@ const UNSUPPORTED = ['guestfwd', 'smb', 'smbserver', 'tftp', 'tftp-server-name',
 /**
  * Parses the options of `--net user`: either the whole value ("user,hostfwd=...")
  * or just the comma-separated options after "user".
- * @throws HvError BAD_OPTION naming the bad part (also for QEMU options that are not supported yet)
+ * @throws HvError BAD_OPTION naming the bad part; NOT_SUPPORTED for QEMU options this backend does not implement yet
  */
 export function parseUserNetOptions(text: string): UserNetOptions {
   const parts = text.split(',').filter((p, i) => !(i === 0 && p === 'user'));
@@ -147,10 +147,7 @@ function bad(text: string, part: string, why: string): HvError {
   return new HvError('BAD_OPTION', `--net ${text}: '${part}': ${why}`);
 }
 
-/**
- * The error for a QEMU option this backend does not implement yet. It is a
- * BAD_OPTION until the hv's error table has a NOT_SUPPORTED code.
- */
+/** The error for a QEMU option this backend does not implement yet: HvError NOT_SUPPORTED, naming it. */
 export function notSupported(text: string, part: string): HvError {
   return new HvError('NOT_SUPPORTED', `--net ${text}: '${part}' is not supported yet by the user backend`);
 }
